@@ -1,0 +1,35 @@
+/** Everything a command needs from the outside world, injected so the CLI runs in-process in tests. */
+import type { Executor } from '../system/exec.js';
+import type { HostFiles } from '../system/files.js';
+
+export interface Io {
+  /** Data: plans, JSON, status tables. */
+  stdout: { write(text: string): void; isTTY?: boolean };
+  /** Humans: progress, prompts, errors. */
+  stderr: { write(text: string): void; isTTY?: boolean };
+  /** Reads one line typed by the operator; undefined when stdin is not a terminal. */
+  prompt?: (question: string) => Promise<string>;
+}
+
+export interface CliContext {
+  executor: Executor;
+  files: HostFiles;
+  uid: number;
+  env: NodeJS.ProcessEnv;
+  io: Io;
+  /** Installs SIGINT/SIGTERM handlers for the apply phase; returns a function that removes them. */
+  onInterrupt?: (handler: () => void) => () => void;
+  sleep?: (ms: number) => Promise<void>;
+  /** Config file locations (tests, non-standard hosts). */
+  paths?: { daemonJson?: string; containerdConfig?: string };
+}
+
+/** Global flags, shared by every subcommand. */
+export interface GlobalOptions {
+  dryRun: boolean;
+  yes: boolean;
+  json: boolean;
+  color: boolean;
+  verbose: boolean;
+  detailedExitcode: boolean;
+}

@@ -1,0 +1,48 @@
+/**
+ * Exit codes, documented in docs/exit-codes.md. Scripts depend on them: never renumber.
+ */
+export const ExitCode = {
+  /** Done, or nothing to do. */
+  ok: 0,
+  /** A step failed while applying (some steps may have run). */
+  stepFailed: 1,
+  /** `--dry-run --detailed-exitcode`: the plan has changes. */
+  changesPending: 2,
+  /** Refused before changing anything: bad input, failed precondition, failed probe. */
+  refused: 3,
+  /** Interrupted by SIGINT/SIGTERM. */
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error meant for the operator: one line naming the problem, and how to fix it. */
+export class DmctlError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'DmctlError';
+  }
+}
+
+/** Refused before anything changed (exit 3). */
+export class RefusedError extends DmctlError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.refused, hint);
+    this.name = 'RefusedError';
+  }
+}
+
+/** A probe tool is missing, failed, or printed something we do not understand: refuse, never assume. */
+export class ProbeError extends RefusedError {
+  constructor(
+    message: string,
+    hint?: string,
+    readonly detail?: string,
+  ) {
+    super(message, hint);
+    this.name = 'ProbeError';
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * `status`: what an operator and a monitor need to know about every thin pool on the host, LVM
+ * thin pools and bare dm `thin-pool` targets alike. Pure: probed state in, report out.
+ */
+import { metadataBlockBytes, sectorBytes, type ThinPoolFailedStatus, type ThinPoolStatus, type ThinPoolTable } from '../system/dmsetup.js';
+import type { LoopDevice } from '../system/losetup.js';
+import { lvmDmName, parseAutoextendProfile, type LogicalVolume, type LvAttributes, type LvmThinConfig } from '../system/lvm.js';
+
+export interface StatusState {
+  lvs: LogicalVolume[];
+  dmTables: Array<{ name: string; table: ThinPoolTable }>;
+  dmStatuses: Array<{ name: string; status: ThinPoolStatus | ThinPoolFailedStatus }>;
+  lvmConfig: LvmThinConfig;
+  /** Profile name → file content (undefined when the file is missing). */
+  profiles: Record<string, string | undefined>;
+  /** Attached loop devices (read only when a bare pool sits on loop devices). */
+  loops: LoopDevice[];
+}
+
+export interface Usage {
+  usedBytes: number;
+  totalBytes: number;
+  percent: number;
+}
+
+export interface Warning {
+  /** Stable code for scripts: `not-monitored`, `autoextend-off`, `vg-full`, … */
+  code: string;
+  message: string;
+}
+
+export interface PoolReport {
+  /** `VG/LV` for LVM pools, the dm name for bare pools. */
+  name: string;
+  kind: 'lvm' | 'dm';
+  vg?: string;
+  lv?: string;
+  /** The name consumers use: dm.thinpooldev=/dev/mapper/<dmName>, containerd pool_name. */
+  dmName: string;
+  active: boolean;
+  /** Kernel pool state: rw, ro (metadata read-only), out_of_data_space, failed; undefined when inactive. */
+  mode: 'rw' | 'ro' | 'out_of_data_space' | 'failed' | undefined;
+  needsCheck: boolean;
+  data: Usage | undefined;
+  metadata: Usage | undefined;
+  /** Pool size (data) even when inactive. */
+  sizeBytes: number;
+  chunkSizeBytes: number;
+  transactionId: number | undefined;
+  whenFull: 'queue' | 'error' | undefined;
+  attr: LvAttributes | undefined;
+  /** dmeventd monitoring; `n/a` for bare dm pools (nothing autoextends them). */
+  monitoring: 'monitored' | 'not monitored' | 'n/a' | 'unknown';
+  autoextend: { threshold: number; percent: number; source: string; enabled: boolean } | undefined;
+  vgFreeBytes: number | undefined;
+  thinVolumes: number | undefined;
+  devices: { data: string; metadata: string; dataFile?: string; metadataFile?: string } | undefined;
+  warnings: Warning[];
+}
+
+export interface StatusReport {
+  formatVersion: 1;
+  pools: PoolReport[];
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+const usage = (used: number, total: number, unit: number): Usage => ({
+  usedBytes: used * unit,
+  totalBytes: total * unit,
+  percent: total === 0 ? 0 : round2((used / total) * 100),
+});
+
+/** Warn when metadata use passes this percent (it is the failure that needs an offline repair). */
+export const metadataWarnPercent = 80;
+
+export function buildStatus(state: StatusState): StatusReport {
+  const tables = new Map(state.dmTables.map((t) => [t.name, t.table]));
+  const statuses = new Map(state.dmStatuses.map((s) => [s.name, s.status]));
+  const claimed = new Set<string>();
+  const pools: PoolReport[] = [];
+
+  for (const lv of state.lvs.filter((l) => l.attr.isThinPool)) {
+    const dmName = lvmDmName(lv.vgName, lv.name);
+    // With thin volumes the kernel pool is VG-POOL-tpool; VG-POOL is then a linear "fake" device.
+    const kernelName = tables.has(`${dmName}-tpool`) ? `${dmName}-tpool` : dmName;
+    claimed.add(kernelName);
+    const profile = lv.profile;
+    const fromProfile = profile ? parseAutoextendProfile(state.profiles[profile] ?? '') : {};
+    const threshold = fromProfile.threshold ?? state.lvmConfig.threshold;
+    const percent = fromProfile.percent ?? state.lvmConfig.percent;
+    const report = poolFromKernel(tables.get(kernelName), statuses.get(kernelName));
+    pools.push({
+      name: `${lv.vgName}/${lv.name}`,
+      kind: 'lvm',
+      vg: lv.vgName,
+      lv: lv.name,
+      dmName,
+      active: lv.attr.active,
+      ...report,
+      needsCheck: report.needsCheck || lv.attr.checkNeeded,
+      metadata: report.metadata ?? undefined,
+      sizeBytes: lv.sizeBytes,
+      chunkSizeBytes: lv.chunkSizeBytes,
+      transactionId: report.transactionId ?? lv.transactionId,
+      whenFull: report.whenFull ?? (lv.whenFull === 'error' ? 'error' : lv.whenFull === 'queue' ? 'queue' : undefined),
+      attr: lv.attr,
+      monitoring: lv.monitor === 'monitored' ? 'monitored' : lv.monitor === 'not monitored' ? 'not monitored' : lv.attr.active ? 'unknown' : 'not monitored',
+      autoextend: {
+        threshold,
+        percent,
+        source: profile && fromProfile.threshold !== undefined ? `profile ${profile}` : 'lvm.conf',
+        enabled: threshold < 100 && percent > 0,
+      },
+      vgFreeBytes: lv.vgFreeBytes,
+      thinVolumes: state.lvs.filter((t) => t.vgName === lv.vgName && t.poolLv === lv.name && t.attr.isThinVolume).length,
+      devices: undefined,
+      warnings: [],
+    });
+  }
+
+  for (const { name, table } of state.dmTables) {
+    if (claimed.has(name)) continue;
+    const report = poolFromKernel(table, statuses.get(name));
+    const byMajMin = (dev: string) => state.loops.find((l) => l.majorMinor === dev || l.name === dev);
+    pools.push({
+      name,
+      kind: 'dm',
+      dmName: name,
+      active: true,
+      ...report,
+      sizeBytes: table.lengthSectors * sectorBytes,
+      chunkSizeBytes: table.blockSectors * sectorBytes,
+      attr: undefined,
+      monitoring: 'n/a',
+      autoextend: undefined,
+      vgFreeBytes: undefined,
+      thinVolumes: undefined,
+      devices: {
+        data: byMajMin(table.dataDevice)?.name ?? table.dataDevice,
+        metadata: byMajMin(table.metadataDevice)?.name ?? table.metadataDevice,
+        ...(byMajMin(table.dataDevice)?.backingFile ? { dataFile: byMajMin(table.dataDevice)!.backingFile } : {}),
+        ...(byMajMin(table.metadataDevice)?.backingFile ? { metadataFile: byMajMin(table.metadataDevice)!.backingFile } : {}),
+      },
+      warnings: [],
+    });
+  }
+
+  for (const pool of pools) pool.warnings = warningsFor(pool);
+  return { formatVersion: 1, pools };
+}
+
+function poolFromKernel(
+  table: ThinPoolTable | undefined,
+  status: ThinPoolStatus | ThinPoolFailedStatus | undefined,
+): Pick<PoolReport, 'mode' | 'needsCheck' | 'data' | 'metadata' | 'transactionId' | 'whenFull'> {
+  if (!table || !status) return { mode: undefined, needsCheck: false, data: undefined, metadata: undefined, transactionId: undefined, whenFull: undefined };
+  if ('failed' in status) return { mode: 'failed', needsCheck: false, data: undefined, metadata: undefined, transactionId: undefined, whenFull: undefined };
+  return {
+    mode: status.mode,
+    needsCheck: status.needsCheck,
+    data: usage(status.usedDataBlocks, status.totalDataBlocks, table.blockSectors * sectorBytes),
+    metadata: usage(status.usedMetadataBlocks, status.totalMetadataBlocks, metadataBlockBytes),
+    transactionId: status.transactionId,
+    whenFull: status.whenFull,
+  };
+}
+
+function warningsFor(pool: PoolReport): Warning[] {
+  const w: Warning[] = [];
+  const ref = pool.kind === 'lvm' ? `${pool.vg}/${pool.lv}` : pool.dmName;
+  if (pool.kind === 'lvm' && !pool.active) {
+    w.push({ code: 'inactive', message: `the pool is inactive, so its consumer fails ("Non existing device"): activate it with \`lvchange -ay ${ref}\`` });
+  }
+  if (pool.mode === 'failed') w.push({ code: 'failed', message: `the kernel reports the pool failed: deactivate it and run \`lvconvert --repair ${ref}\`` });
+  if (pool.mode === 'out_of_data_space' || pool.attr?.health === 'out-of-data-space') {
+    w.push({ code: 'out-of-data-space', message: `out of data space: writes ${pool.whenFull === 'error' ? 'fail' : 'queue, then fail'}; grow it now (\`lvextend -L+10G ${ref}\`, or dmctl extend with a new disk)` });
+  }
+  if (pool.mode === 'ro' || pool.attr?.health === 'metadata-read-only') {
+    w.push({ code: 'metadata-read-only', message: `metadata is read-only (out of metadata space or an error): it needs an offline repair (lvconvert --repair ${ref}, then lvextend --poolmetadatasize)` });
+  }
+  if (pool.needsCheck) w.push({ code: 'needs-check', message: `the pool is flagged needs_check: deactivate it and run thin_check / lvconvert --repair ${ref}` });
+  if (pool.metadata && pool.metadata.percent >= metadataWarnPercent) {
+    w.push({ code: 'metadata-high', message: `metadata is ${pool.metadata.percent}% used (running out needs an offline repair): grow it with \`lvextend --poolmetadatasize +1G ${ref}\`` });
+  }
+  if (pool.kind === 'lvm') {
+    if (pool.monitoring === 'not monitored' && pool.active) {
+      w.push({ code: 'not-monitored', message: `dmeventd does not monitor the pool, so it never autoextends: run \`lvchange --monitor y ${ref}\`` });
+    }
+    if (pool.autoextend && !pool.autoextend.enabled) {
+      w.push({ code: 'autoextend-off', message: `autoextend is off (threshold ${pool.autoextend.threshold}, from ${pool.autoextend.source}): attach a profile with thin_pool_autoextend_threshold below 100 (\`dmctl init-direct\` writes one)` });
+    } else if (pool.autoextend && pool.vgFreeBytes !== undefined) {
+      const next = Math.ceil((pool.sizeBytes * pool.autoextend.percent) / 100);
+      if (pool.vgFreeBytes === 0) {
+        w.push({ code: 'vg-full', message: `volume group ${pool.vg} has no free extents, so autoextend cannot grow the pool: add a disk (vgextend ${pool.vg} DEV, or dmctl extend DEV)` });
+      } else if (pool.vgFreeBytes < next) {
+        w.push({ code: 'vg-low', message: `volume group ${pool.vg} has less free space than one autoextend step needs (${pool.autoextend.percent}% of the pool): add a disk soon` });
+      }
+    }
+  }
+  if (pool.data && pool.autoextend?.enabled !== true && pool.data.percent >= 80) {
+    w.push({ code: 'data-high', message: `data is ${pool.data.percent}% used and nothing grows the pool automatically` });
+  }
+  return w;
+}

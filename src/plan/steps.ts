@@ -1,0 +1,32 @@
+/** Small constructors for plan steps, so planners read as a list of intentions. */
+import type { Argv } from '../system/exec.js';
+import type { Step } from './types.js';
+
+export function execStep(id: string, title: string, argv: Argv, reason: string, destructive = false): Step {
+  return { id, title, action: { kind: 'exec', argv: [...argv] }, reason, destructive };
+}
+
+export function writeFileStep(
+  id: string,
+  title: string,
+  file: { path: string; content: string; mode?: number; backupTo?: string },
+  reason: string,
+): Step {
+  const { path, content, mode = 0o644, backupTo } = file;
+  return { id, title, action: { kind: 'writeFile', path, content, mode, ...(backupTo ? { backupTo } : {}) }, reason, destructive: false };
+}
+
+export function moveStep(id: string, title: string, from: string, to: string, reason: string): Step {
+  return { id, title, action: { kind: 'move', from, to }, reason, destructive: false };
+}
+
+export function checkStep(
+  id: string,
+  title: string,
+  argv: Argv,
+  expect: { equals: string } | { includes: string },
+  reason: string,
+  waitSeconds = 0,
+): Step {
+  return { id, title, action: { kind: 'check', argv: [...argv], expect, waitSeconds }, reason, destructive: false };
+}

@@ -1,0 +1,195 @@
+/**
+ * Probes: run queries through the injected executor, read files through the injected HostFiles,
+ * and return the typed snapshot a planner needs. Probes only read; they never change the host.
+ */
+import { lsblkQuery, wipefsListQuery } from '../system/blockdev.js';
+import { containerdVersionQuery, defaultContainerdConfigPath } from '../system/containerd.js';
+import { thinPoolStatusesQuery, thinPoolTablesQuery } from '../system/dmsetup.js';
+import { losetupListQuery } from '../system/losetup.js';
+import type { StatusState } from '../plan/status.js';
+import { defaultDaemonJsonPath, defaultDockerRoot, dockerdVersionQuery, parseDaemonJson } from '../system/docker.js';
+import { runQuery, type Executor } from '../system/exec.js';
+import type { HostFiles } from '../system/files.js';
+import { lvmDmName, lvmThinConfigQuery, lvsQuery, pvsQuery, vgsQuery } from '../system/lvm.js';
+import { isActiveQuery, systemdRuntimeDir } from '../system/systemd.js';
+import type { ConsumerKind, InitDirectOptions } from '../plan/init-direct.js';
+import { initDirectTools, profileName } from '../plan/init-direct.js';
+import type { ConsumerState, ContainerdState, DiskFacts, DockerState, InitDirectState, LvmState, ServiceState } from './state.js';
+
+export interface ProbeContext {
+  executor: Executor;
+  files: HostFiles;
+  /** Effective uid (0 = root). */
+  uid: number;
+  /** Where consumer configs live; overridable for tests and non-standard hosts. */
+  paths?: { daemonJson?: string; containerdConfig?: string };
+}
+
+export async function probeLvm(ctx: ProbeContext): Promise<LvmState> {
+  const [pvs, vgs, lvs] = await Promise.all([
+    runQuery(ctx.executor, pvsQuery()),
+    runQuery(ctx.executor, vgsQuery()),
+    runQuery(ctx.executor, lvsQuery()),
+  ]);
+  return { pvs, vgs, lvs };
+}
+
+export async function missingTools(ctx: ProbeContext, tools: readonly string[]): Promise<string[]> {
+  const found = await Promise.all(tools.map(async (t) => [t, await ctx.files.which(t)] as const));
+  return found.filter(([, where]) => where === undefined).map(([t]) => t);
+}
+
+/** Resolves each device and, unless it is already a PV of `skipVg`, reads lsblk and wipefs facts. */
+export async function probeDisks(ctx: ProbeContext, devices: readonly string[], lvm: LvmState, skipVg: string): Promise<DiskFacts[]> {
+  const facts: DiskFacts[] = await Promise.all(
+    devices.map(async (requested) => {
+      const path = await ctx.files.realpath(requested);
+      const isBlockDevice = path !== undefined && (await ctx.files.isBlockDevice(path));
+      return { requested, path, isBlockDevice, block: undefined, signatures: undefined };
+    }),
+  );
+  const toInspect = facts.filter((d) => d.isBlockDevice && !lvm.pvs.some((p) => p.name === d.path && p.vgName !== undefined));
+  if (toInspect.length === 0) return facts;
+  const blocks = await runQuery(ctx.executor, lsblkQuery(toInspect.map((d) => d.path!)));
+  for (const d of toInspect) {
+    d.block = blocks.find((b) => b.path === d.path);
+    if (!lvm.pvs.some((p) => p.name === d.path)) {
+      d.signatures = await runQuery(ctx.executor, wipefsListQuery(d.path!));
+    }
+  }
+  return facts;
+}
+
+/** Names of running programs (from /proc/PID/comm). */
+async function runningPrograms(files: HostFiles): Promise<Set<string>> {
+  const entries = (await files.listDir('/proc')) ?? [];
+  const names = await Promise.all(
+    entries.filter((e) => /^\d+$/.test(e)).map(async (pid) => {
+      try {
+        return (await files.readText(`/proc/${pid}/comm`))?.trim();
+      } catch {
+        return undefined; // the process exited meanwhile
+      }
+    }),
+  );
+  return new Set(names.filter((n): n is string => !!n));
+}
+
+async function serviceState(ctx: ProbeContext, unit: string, running: boolean): Promise<ServiceState> {
+  if (!(await ctx.files.exists(systemdRuntimeDir))) return { kind: 'unmanaged', running };
+  // Only ask systemd when the daemon runs: a stopped daemon needs no stop/start either way.
+  const state = running ? await runQuery(ctx.executor, isActiveQuery(unit)) : 'inactive';
+  if (running && state !== 'active' && state !== 'activating') return { kind: 'unmanaged', running };
+  return { kind: 'systemd', unit, state };
+}
+
+export async function probeDocker(ctx: ProbeContext): Promise<DockerState> {
+  const daemonJsonPath = ctx.paths?.daemonJson ?? defaultDaemonJsonPath;
+  const [dockerd, programs, daemonJson] = await Promise.all([
+    ctx.files.which('dockerd'),
+    runningPrograms(ctx.files),
+    ctx.files.readText(daemonJsonPath),
+  ]);
+  const engine = dockerd ? await runQuery(ctx.executor, dockerdVersionQuery()) : undefined;
+  let dataRoot = defaultDockerRoot;
+  try {
+    const root = daemonJson === undefined ? undefined : parseDaemonJson(daemonJson)['data-root'];
+    if (typeof root === 'string' && root.length > 0) dataRoot = root;
+  } catch {
+    // invalid JSON: the planner refuses it with a clear message
+  }
+  const [entries, backupExists, service] = await Promise.all([
+    ctx.files.listDir(dataRoot),
+    ctx.files.exists(`${dataRoot}.bk`),
+    serviceState(ctx, 'docker.service', programs.has('dockerd')),
+  ]);
+  return {
+    engine,
+    service,
+    daemonJsonPath,
+    daemonJson,
+    dataRoot,
+    dataRootEntries: entries?.length ?? 0,
+    dataRootBackupExists: backupExists,
+  };
+}
+
+export async function probeContainerd(ctx: ProbeContext): Promise<ContainerdState> {
+  const configPath = ctx.paths?.containerdConfig ?? defaultContainerdConfigPath;
+  const [binary, programs, config] = await Promise.all([
+    ctx.files.which('containerd'),
+    runningPrograms(ctx.files),
+    ctx.files.readText(configPath),
+  ]);
+  return {
+    version: binary ? await runQuery(ctx.executor, containerdVersionQuery()) : undefined,
+    service: await serviceState(ctx, 'containerd.service', programs.has('containerd')),
+    configPath,
+    config,
+  };
+}
+
+export async function probeConsumer(ctx: ProbeContext, kind: ConsumerKind): Promise<ConsumerState> {
+  if (kind === 'docker') return { kind, docker: await probeDocker(ctx) };
+  if (kind === 'containerd') return { kind, containerd: await probeContainerd(ctx) };
+  return { kind: 'none' };
+}
+
+export async function probeInitDirect(ctx: ProbeContext, options: InitDirectOptions): Promise<InitDirectState> {
+  const missing = await missingTools(ctx, initDirectTools);
+  if (missing.includes('lvm')) {
+    // Nothing else can be probed without LVM: the planner refuses on the missing tool.
+    return {
+      isRoot: ctx.uid === 0,
+      missingTools: missing,
+      disks: [],
+      lvm: { pvs: [], vgs: [], lvs: [] },
+      profileDir: '/etc/lvm/profile',
+      profile: undefined,
+      poolStatus: undefined,
+      consumer: { kind: 'none' },
+    };
+  }
+  const lvm = await probeLvm(ctx);
+  const pool = lvm.lvs.find((l) => l.vgName === options.vg && l.name === options.pool);
+  const [disks, { profileDir }, consumer, statuses] = await Promise.all([
+    probeDisks(ctx, options.devices, lvm, options.vg),
+    runQuery(ctx.executor, lvmThinConfigQuery()),
+    probeConsumer(ctx, options.consumer),
+    pool?.attr.isThinPool && pool.attr.active ? runQuery(ctx.executor, thinPoolStatusesQuery()) : Promise.resolve([]),
+  ]);
+  const dmName = lvmDmName(options.vg, options.pool);
+  // Once a thin LV exists the pool's own dm device is VG-POOL-tpool; before that it is VG-POOL.
+  const poolStatus = (statuses.find((s) => s.name === `${dmName}-tpool`) ?? statuses.find((s) => s.name === dmName))?.status;
+  return {
+    isRoot: ctx.uid === 0,
+    missingTools: missing,
+    disks,
+    lvm,
+    profileDir,
+    profile: await ctx.files.readText(`${profileDir}/${profileName(options.vg, options.pool)}.profile`),
+    poolStatus,
+    consumer,
+  };
+}
+
+/** Everything `status` shows: lvs, the kernel's thin-pool tables and statuses, lvm.conf's autoextend. */
+export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
+  const [lvs, dmTables, dmStatuses, lvmConfig] = await Promise.all([
+    runQuery(ctx.executor, lvsQuery()),
+    runQuery(ctx.executor, thinPoolTablesQuery()),
+    runQuery(ctx.executor, thinPoolStatusesQuery()),
+    runQuery(ctx.executor, lvmThinConfigQuery()),
+  ]);
+  const profileNames = [...new Set(lvs.filter((l) => l.attr.isThinPool && l.profile).map((l) => l.profile!))];
+  const profiles = Object.fromEntries(
+    await Promise.all(profileNames.map(async (name) => [name, await ctx.files.readText(`${lvmConfig.profileDir}/${name}.profile`)] as const)),
+  );
+  const lvmKernelNames = new Set(
+    lvs.filter((l) => l.attr.isThinPool).flatMap((l) => [lvmDmName(l.vgName, l.name), `${lvmDmName(l.vgName, l.name)}-tpool`]),
+  );
+  // Loop major is 7: only then is `losetup` worth a subprocess (to name the backing files).
+  const bareOnLoops = dmTables.some((t) => !lvmKernelNames.has(t.name) && [t.table.dataDevice, t.table.metadataDevice].some((d) => d.startsWith('7:') || d.startsWith('/dev/loop')));
+  const loops = bareOnLoops ? await runQuery(ctx.executor, losetupListQuery()) : [];
+  return { lvs, dmTables, dmStatuses, lvmConfig, profiles, loops };
+}

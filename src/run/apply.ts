@@ -1,0 +1,144 @@
+/**
+ * Applies a plan: the only code that changes the host. Runs steps in order through the injected
+ * executor and files, stops at the first failure, and never returns with a device it suspended
+ * still suspended.
+ */
+import { dmsetupResumeArgv } from '../system/dmsetup.js';
+import { firstLine, formatArgv, type Executor } from '../system/exec.js';
+import type { HostFiles } from '../system/files.js';
+import type { Plan, Step } from '../plan/types.js';
+
+export interface StepFailure {
+  step: Step;
+  message: string;
+  argv?: readonly string[];
+  exitCode?: number;
+  stderr?: string;
+}
+
+export interface RunResult {
+  status: 'done' | 'failed' | 'interrupted';
+  done: Step[];
+  failure?: StepFailure;
+  remaining: Step[];
+  /** Safety actions taken after a failure (e.g. resuming a suspended device). */
+  recovered: string[];
+}
+
+export interface RunHooks {
+  stepStart?(step: Step, index: number, total: number): void;
+  stepDone?(step: Step, index: number, total: number): void;
+  stepFailed?(failure: StepFailure, index: number, total: number): void;
+}
+
+export interface RunContext {
+  executor: Executor;
+  files: HostFiles;
+  hooks?: RunHooks;
+  /** Polled between steps: true once SIGINT/SIGTERM arrived. The running step always finishes. */
+  interrupted?: () => boolean;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function applyPlan(plan: Plan, ctx: RunContext): Promise<RunResult> {
+  const done: Step[] = [];
+  const suspended = new Set<string>();
+  const total = plan.steps.length;
+  for (const [index, step] of plan.steps.entries()) {
+    if (ctx.interrupted?.()) {
+      const recovered = await resumeAll(ctx.executor, suspended);
+      return { status: 'interrupted', done, remaining: plan.steps.slice(index), recovered };
+    }
+    ctx.hooks?.stepStart?.(step, index, total);
+    const failure = await runStep(step, ctx);
+    if (failure) {
+      ctx.hooks?.stepFailed?.(failure, index, total);
+      const recovered = await resumeAll(ctx.executor, suspended);
+      return { status: 'failed', done, failure, remaining: plan.steps.slice(index + 1), recovered };
+    }
+    trackSuspension(step, suspended);
+    done.push(step);
+    ctx.hooks?.stepDone?.(step, index, total);
+  }
+  const recovered = await resumeAll(ctx.executor, suspended);
+  return { status: 'done', done, remaining: [], recovered };
+}
+
+function trackSuspension(step: Step, suspended: Set<string>): void {
+  if (step.action.kind !== 'exec') return;
+  const [tool, verb, name] = step.action.argv;
+  if (tool !== 'dmsetup' || !name) return;
+  if (verb === 'suspend') suspended.add(name);
+  if (verb === 'resume') suspended.delete(name);
+}
+
+/** A plan must never leave a device suspended: resume whatever it suspended. */
+async function resumeAll(executor: Executor, suspended: Set<string>): Promise<string[]> {
+  const recovered: string[] = [];
+  for (const name of suspended) {
+    const argv = dmsetupResumeArgv(name);
+    const result = await executor.run(argv);
+    recovered.push(result.exitCode === 0 ? `resumed ${name} ($ ${formatArgv(argv)})` : `FAILED to resume ${name}: run \`${formatArgv(argv)}\` now (${firstLine(result.stderr)})`);
+  }
+  suspended.clear();
+  return recovered;
+}
+
+async function runStep(step: Step, ctx: RunContext): Promise<StepFailure | undefined> {
+  const action = step.action;
+  try {
+    switch (action.kind) {
+      case 'exec': {
+        const result = await ctx.executor.run(action.argv as [string, ...string[]]);
+        if (result.exitCode === 0) return undefined;
+        return {
+          step,
+          message: firstLine(result.stderr) || `exit status ${result.exitCode}`,
+          argv: action.argv,
+          exitCode: result.exitCode,
+          stderr: result.stderr,
+        };
+      }
+      case 'writeFile': {
+        if (action.backupTo !== undefined && (await ctx.files.exists(action.path))) {
+          await ctx.files.copyFile(action.path, action.backupTo);
+        }
+        await ctx.files.writeFileAtomic(action.path, action.content, action.mode);
+        return undefined;
+      }
+      case 'move': {
+        await ctx.files.rename(action.from, action.to);
+        return undefined;
+      }
+      case 'check':
+        return await runCheck(step, action, ctx);
+    }
+  } catch (error) {
+    return { step, message: (error as Error).message };
+  }
+}
+
+async function runCheck(step: Step, action: Extract<Step['action'], { kind: 'check' }>, ctx: RunContext): Promise<StepFailure | undefined> {
+  const sleep = ctx.sleep ?? defaultSleep;
+  const attempts = Math.max(1, Math.ceil(action.waitSeconds));
+  let last = '';
+  let lastCode = 0;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const result = await ctx.executor.run(action.argv as [string, ...string[]]);
+    const out = result.stdout.trim();
+    const ok = result.exitCode === 0 && ('equals' in action.expect ? out === action.expect.equals : out.includes(action.expect.includes));
+    if (ok) return undefined;
+    last = result.exitCode === 0 ? out : firstLine(result.stderr) || `exit status ${result.exitCode}`;
+    lastCode = result.exitCode;
+    if (attempt < attempts) await sleep(1000);
+  }
+  const wanted = 'equals' in action.expect ? JSON.stringify(action.expect.equals) : `something containing ${JSON.stringify(action.expect.includes)}`;
+  return {
+    step,
+    message: `expected ${wanted}, got ${JSON.stringify(last)}${action.waitSeconds > 0 ? ` after ${action.waitSeconds}s` : ''}`,
+    argv: action.argv,
+    exitCode: lastCode,
+  };
+}

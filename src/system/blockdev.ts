@@ -1,0 +1,78 @@
+/**
+ * Block-device facts: `lsblk --json` (type, size, mountpoints, children) and on-disk signatures from
+ * `wipefs` (which reads the disk itself, so it works without a udev database, unlike lsblk's FSTYPE).
+ */
+import { z } from 'zod';
+import type { Argv, Query } from './exec.js';
+
+export interface BlockDevice {
+  path: string;
+  /** `disk`, `part`, `loop`, `lvm`, `raid1`, `crypt`, … */
+  type: string;
+  sizeBytes: number;
+  mountpoints: string[];
+  /** Partitions and holders (LVs, RAID, crypt) stacked on this device. */
+  children: BlockDevice[];
+}
+
+interface RawNode {
+  name: string;
+  type: string;
+  size: number;
+  mountpoints?: Array<string | null> | null;
+  children?: RawNode[];
+}
+const RawNodeSchema: z.ZodType<RawNode> = z.lazy(() =>
+  z.object({
+    name: z.string(),
+    type: z.string(),
+    size: z.number().int().nonnegative(),
+    mountpoints: z.array(z.string().nullable()).nullable().optional(),
+    children: z.array(RawNodeSchema).optional(),
+  }),
+);
+
+function toDevice(n: RawNode): BlockDevice {
+  return {
+    path: n.name,
+    type: n.type,
+    sizeBytes: n.size,
+    mountpoints: (n.mountpoints ?? []).filter((m): m is string => typeof m === 'string' && m.length > 0),
+    children: (n.children ?? []).map(toDevice),
+  };
+}
+
+/** Facts about the named devices. lsblk exits 32 when a device does not exist: the caller checks first. */
+export function lsblkQuery(devices: readonly string[]): Query<BlockDevice[]> {
+  return {
+    argv: ['lsblk', '--json', '--bytes', '--paths', '-o', 'NAME,TYPE,SIZE,MOUNTPOINTS,FSTYPE,PKNAME', ...devices],
+    parse: (stdout) =>
+      z.object({ blockdevices: z.array(RawNodeSchema) }).parse(JSON.parse(stdout)).blockdevices.map(toDevice),
+  };
+}
+
+export interface Signature {
+  /** Device name as wipefs prints it (`loop0`, `xvdf`). */
+  device: string;
+  /** `ext4`, `xfs`, `LVM2_member`, `linux_raid_member`, `dos`, `gpt`, … */
+  type: string;
+  offset: string;
+}
+
+const WipefsSchema = z.object({
+  signatures: z.array(z.object({ device: z.string(), offset: z.string(), type: z.string() })),
+});
+
+/** Lists signatures without erasing anything (`--no-act`). */
+export function wipefsListQuery(device: string): Query<Signature[]> {
+  return {
+    argv: ['wipefs', '--no-act', '--json', device],
+    // NOTE(util-linux 2.38): a device without signatures prints an empty list, older versions print nothing.
+    parse: (stdout) => (stdout.trim() === '' ? [] : WipefsSchema.parse(JSON.parse(stdout)).signatures),
+  };
+}
+
+/** Erases every signature on the device: destructive. */
+export function wipefsAllArgv(device: string): Argv {
+  return ['wipefs', '-a', device];
+}

@@ -1,0 +1,75 @@
+/**
+ * containerd as a consumer: its version and the devmapper snapshotter section of config.toml.
+ */
+import { parse as parseToml } from 'smol-toml';
+import type { Query } from './exec.js';
+
+export const defaultContainerdConfigPath = '/etc/containerd/config.toml';
+export const devmapperPlugin = 'io.containerd.snapshotter.v1.devmapper';
+
+/** `containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+b1` → `1.6.20~ds1`. */
+export function containerdVersionQuery(): Query<string> {
+  return {
+    argv: ['containerd', '--version'],
+    parse: (stdout) => {
+      const m = /\s(v?\d+\.\d+\.\d+\S*)/.exec(stdout);
+      if (!m) throw new Error(`no version in ${JSON.stringify(stdout.trim())}`);
+      return m[1]!;
+    },
+  };
+}
+
+export interface DevmapperConfig {
+  poolName: string;
+  rootPath: string;
+  baseImageSize: string;
+}
+
+export function devmapperSectionToml(c: DevmapperConfig): string {
+  return [
+    `# Written by dmctl: containerd's devmapper snapshotter on a thin pool.`,
+    `[plugins."${devmapperPlugin}"]`,
+    `  pool_name = ${JSON.stringify(c.poolName)}`,
+    `  root_path = ${JSON.stringify(c.rootPath)}`,
+    `  base_image_size = ${JSON.stringify(c.baseImageSize)}`,
+    '',
+  ].join('\n');
+}
+
+export type ContainerdConfigChange =
+  | { kind: 'unchanged' }
+  | { kind: 'write'; content: string }
+  | { kind: 'conflict'; reason: string };
+
+/**
+ * Adds the devmapper section to config.toml, keeping the operator's file (and its comments) as is.
+ * An existing, different devmapper section is a conflict the operator resolves by hand.
+ */
+export function mergeContainerdConfig(current: string | undefined, wanted: DevmapperConfig): ContainerdConfigChange {
+  if (current === undefined || current.trim() === '') {
+    return { kind: 'write', content: `version = 2\n\n${devmapperSectionToml(wanted)}` };
+  }
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseToml(current) as Record<string, unknown>;
+  } catch (error) {
+    return { kind: 'conflict', reason: `it is not valid TOML (${(error as Error).message.split('\n')[0]})` };
+  }
+  const plugins = (parsed.plugins ?? {}) as Record<string, unknown>;
+  const existing = plugins[devmapperPlugin] as Record<string, unknown> | undefined;
+  if (existing === undefined) {
+    return { kind: 'write', content: `${current.replace(/\n*$/, '\n')}\n${devmapperSectionToml(wanted)}` };
+  }
+  const differs = (
+    [
+      ['pool_name', wanted.poolName],
+      ['root_path', wanted.rootPath],
+      ['base_image_size', wanted.baseImageSize],
+    ] as const
+  ).filter(([key, value]) => existing[key] !== value);
+  if (differs.length === 0) return { kind: 'unchanged' };
+  return {
+    kind: 'conflict',
+    reason: `its devmapper section has ${differs.map(([k]) => `${k} = ${JSON.stringify(existing[k] ?? null)}`).join(', ')}`,
+  };
+}

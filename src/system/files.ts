@@ -1,0 +1,103 @@
+/**
+ * The host's files, behind an interface so planners and probes are testable with an in-memory tree.
+ * The real implementation writes atomically: a temporary file in the same directory, fsync, rename.
+ */
+import { constants, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+export interface HostFiles {
+  /** File content, or undefined when it does not exist. */
+  readText(file: string): Promise<string | undefined>;
+  exists(file: string): Promise<boolean>;
+  /** Resolves symlinks (`/dev/disk/by-id/…`); undefined when the path does not exist. */
+  realpath(file: string): Promise<string | undefined>;
+  isBlockDevice(file: string): Promise<boolean>;
+  /** Entries of a directory, or undefined when it does not exist. */
+  listDir(dir: string): Promise<string[] | undefined>;
+  /** Finds an executable on PATH. */
+  which(program: string): Promise<string | undefined>;
+  writeFileAtomic(file: string, content: string, mode: number): Promise<void>;
+  copyFile(from: string, to: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+}
+
+const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR';
+
+export function createHostFiles(searchPath = process.env.PATH ?? ''): HostFiles {
+  const extra = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+  const dirs = [...searchPath.split(':').filter(Boolean), ...extra];
+  return {
+    async readText(file) {
+      try {
+        return await fs.readFile(file, 'utf8');
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+    },
+    async exists(file) {
+      try {
+        await fs.lstat(file);
+        return true;
+      } catch (error) {
+        if (isMissing(error)) return false;
+        throw error;
+      }
+    },
+    async realpath(file) {
+      try {
+        return await fs.realpath(file);
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+    },
+    async isBlockDevice(file) {
+      try {
+        return (await fs.stat(file)).isBlockDevice();
+      } catch (error) {
+        if (isMissing(error)) return false;
+        throw error;
+      }
+    },
+    async listDir(dir) {
+      try {
+        return await fs.readdir(dir);
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+    },
+    async which(program) {
+      for (const dir of dirs) {
+        const candidate = path.join(dir, program);
+        try {
+          await fs.access(candidate, constants.X_OK);
+          return candidate;
+        } catch {
+          // keep looking
+        }
+      }
+      return undefined;
+    },
+    async writeFileAtomic(file, content, mode) {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      const temp = path.join(path.dirname(file), `.${path.basename(file)}.dmctl-${process.pid}.tmp`);
+      const handle = await fs.open(temp, 'w', mode);
+      try {
+        await handle.writeFile(content, 'utf8');
+        await handle.chmod(mode);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(temp, file);
+    },
+    async copyFile(from, to) {
+      await fs.copyFile(from, to);
+    },
+    async rename(from, to) {
+      await fs.rename(from, to);
+    },
+  };
+}

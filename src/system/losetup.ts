@@ -1,0 +1,57 @@
+/** losetup wrappers: list attached loop devices (`--json`), attach a file, re-read a file's size. */
+import { z } from 'zod';
+import type { Argv, Query } from './exec.js';
+
+export interface LoopDevice {
+  /** `/dev/loop0` */
+  name: string;
+  /** Backing file; undefined when the file was deleted or is unknown. */
+  backingFile: string | undefined;
+  /** `7:0` */
+  majorMinor: string;
+  offset: number;
+  sizeLimit: number;
+  readOnly: boolean;
+}
+
+const LosetupSchema = z.object({
+  loopdevices: z.array(
+    z.object({
+      name: z.string(),
+      'back-file': z.string().nullable(),
+      // NOTE(util-linux 2.38): padded, e.g. "  7:0  ".
+      'maj:min': z.string().transform((s) => s.trim()),
+      sizelimit: z.number(),
+      offset: z.number(),
+      ro: z.boolean(),
+    }),
+  ),
+});
+
+export function losetupListQuery(): Query<LoopDevice[]> {
+  return {
+    argv: ['losetup', '--json', '--list', '-O', 'NAME,BACK-FILE,MAJ:MIN,SIZELIMIT,OFFSET,RO'],
+    // No loop devices attached: losetup prints nothing at all.
+    parse: (stdout) =>
+      stdout.trim() === ''
+        ? []
+        : LosetupSchema.parse(JSON.parse(stdout)).loopdevices.map((l) => ({
+            name: l.name,
+            backingFile: l['back-file'] ?? undefined,
+            majorMinor: l['maj:min'],
+            offset: l.offset,
+            sizeLimit: l.sizelimit,
+            readOnly: l.ro,
+          })),
+  };
+}
+
+/** Attaches FILE to the first free loop device and prints its name. */
+export function losetupAttachArgv(file: string): Argv {
+  return ['losetup', '--find', '--show', file];
+}
+
+/** Re-reads the backing file's size after it grew (LOOP_SET_CAPACITY). */
+export function losetupSetCapacityArgv(device: string): Argv {
+  return ['losetup', '-c', device];
+}
