@@ -1,0 +1,74 @@
+/** An in-memory HostFiles: files, directories, block devices, symlinks and programs on PATH. */
+import type { HostFiles } from '../../src/system/files.js';
+
+export interface MemoryTree {
+  files?: Record<string, string>;
+  dirs?: Record<string, string[]>;
+  blockDevices?: string[];
+  symlinks?: Record<string, string>;
+  programs?: string[];
+}
+
+export class MemoryFiles implements HostFiles {
+  readonly files: Map<string, string>;
+  readonly dirs: Map<string, string[]>;
+  readonly blockDevices: Set<string>;
+  readonly symlinks: Map<string, string>;
+  readonly programs: Set<string>;
+  readonly writes: Array<{ path: string; content: string; mode: number }> = [];
+  readonly log: string[] = [];
+
+  constructor(tree: MemoryTree = {}) {
+    this.files = new Map(Object.entries(tree.files ?? {}));
+    this.dirs = new Map(Object.entries(tree.dirs ?? {}));
+    this.blockDevices = new Set(tree.blockDevices ?? []);
+    this.symlinks = new Map(Object.entries(tree.symlinks ?? {}));
+    this.programs = new Set(tree.programs ?? []);
+  }
+
+  async readText(file: string) {
+    return this.files.get(file);
+  }
+  async exists(file: string) {
+    return this.files.has(file) || this.dirs.has(file) || this.blockDevices.has(file) || this.symlinks.has(file);
+  }
+  async realpath(file: string) {
+    const target = this.symlinks.get(file) ?? file;
+    return (await this.exists(target)) ? target : undefined;
+  }
+  async isBlockDevice(file: string) {
+    return this.blockDevices.has(file);
+  }
+  async listDir(dir: string) {
+    return this.dirs.get(dir);
+  }
+  async which(program: string) {
+    return this.programs.has(program) ? `/usr/sbin/${program}` : undefined;
+  }
+  async writeFileAtomic(file: string, content: string, mode: number) {
+    this.writes.push({ path: file, content, mode });
+    this.log.push(`write ${file}`);
+    this.files.set(file, content);
+  }
+  async copyFile(from: string, to: string) {
+    const content = this.files.get(from);
+    if (content === undefined) throw new Error(`ENOENT: ${from}`);
+    this.log.push(`copy ${from} ${to}`);
+    this.files.set(to, content);
+  }
+  async rename(from: string, to: string) {
+    if (!(await this.exists(from))) throw new Error(`ENOENT: ${from}`);
+    if (await this.exists(to)) throw new Error(`EEXIST: ${to}`);
+    this.log.push(`rename ${from} ${to}`);
+    const entries = this.dirs.get(from);
+    if (entries) {
+      this.dirs.delete(from);
+      this.dirs.set(to, entries);
+    }
+    const content = this.files.get(from);
+    if (content !== undefined) {
+      this.files.delete(from);
+      this.files.set(to, content);
+    }
+  }
+}

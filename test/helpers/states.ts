@@ -1,0 +1,63 @@
+/** Host states for planner tests, built by parsing recorded tool output wherever one exists. */
+import { lsblkQuery, wipefsListQuery } from '../../src/system/blockdev.js';
+import { lvmThinConfigQuery, pvsQuery, vgsQuery } from '../../src/system/lvm.js';
+import type { DockerState, InitDirectState } from '../../src/probe/state.js';
+import { initDirectDefaults, type InitDirectOptions } from '../../src/plan/init-direct.js';
+import { host } from './fixtures.js';
+
+export const freshDisk = '/dev/loop0';
+
+export function dockerState(overrides: Partial<DockerState> = {}): DockerState {
+  return {
+    engine: { major: 20, minor: 10, raw: 'Docker version 20.10.24+dfsg1, build 5d6db84' },
+    service: { kind: 'systemd', unit: 'docker.service', state: 'inactive' },
+    daemonJsonPath: '/etc/docker/daemon.json',
+    daemonJson: undefined,
+    dataRoot: '/var/lib/docker',
+    dataRootEntries: 0,
+    dataRootBackupExists: false,
+    ...overrides,
+  };
+}
+
+/** A host with one fresh 100 MiB disk (real lsblk/wipefs output) and no LVM at all. */
+export function freshHost(overrides: Partial<InitDirectState> = {}): InitDirectState {
+  const block = lsblkQuery([freshDisk]).parse(host('lsblk-loop-fresh.txt'))[0]!;
+  return {
+    isRoot: true,
+    missingTools: [],
+    disks: [{ requested: freshDisk, path: freshDisk, isBlockDevice: true, block, signatures: wipefsListQuery(freshDisk).parse(host('wipefs-fresh.txt')) }],
+    lvm: { pvs: [], vgs: [], lvs: [] },
+    profileDir: lvmThinConfigQuery().parse(host('lvmconfig-thin.txt')).profileDir,
+    profile: undefined,
+    poolStatus: undefined,
+    consumer: { kind: 'docker', docker: dockerState() },
+    ...overrides,
+  };
+}
+
+/** The host after `pvcreate` + `vgcreate dmctltest /dev/loop0` (real pvs/vgs output). */
+export function vgOnlyLvm() {
+  return { pvs: pvsQuery().parse(host('pvs-vg.txt')), vgs: vgsQuery().parse(host('vgs-vg.txt')), lvs: [] };
+}
+
+export function options(overrides: Partial<InitDirectOptions> = {}): InitDirectOptions {
+  return {
+    devices: [freshDisk],
+    vg: initDirectDefaults.vg,
+    pool: initDirectDefaults.pool,
+    thinpPercent: initDirectDefaults.thinpPercent,
+    thinpMetaPercent: initDirectDefaults.thinpMetaPercent,
+    autoextendThreshold: initDirectDefaults.autoextendThreshold,
+    autoextendPercent: initDirectDefaults.autoextendPercent,
+    chunkSizeBytes: initDirectDefaults.chunkSizeBytes,
+    force: false,
+    consumer: 'docker',
+    dockerManaged: false,
+    storageOpts: [],
+    minFreeSpace: undefined,
+    baseImageSize: initDirectDefaults.baseImageSize,
+    containerdRootPath: initDirectDefaults.containerdRootPath,
+    ...overrides,
+  };
+}

@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli.js';
+import { PlanSchema } from '../../../src/plan/types.js';
+import type { CliContext } from '../../../src/commands/context.js';
+import { FakeExecutor } from '../../helpers/fake-executor.js';
+import { MemoryFiles } from '../../helpers/memory-files.js';
+import { host } from '../../helpers/fixtures.js';
+
+const probes: Array<[string[], string]> = [
+  [['pvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'pv_name,vg_name,pv_size,pv_free,pv_attr'], host('pvs-empty.txt')],
+  [['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,vg_attr,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,pv_count,lv_count'], host('vgs-empty.txt')],
+  [['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,data_percent,metadata_percent,lv_metadata_size,chunk_size,transaction_id,seg_monitor,lv_profile,lv_when_full,lv_health_status,lv_dm_path,vg_free,vg_extent_size'], host('lvs-empty.txt')],
+  [['lvmconfig', '--typeconfig', 'full', 'config/profile_dir', 'activation/thin_pool_autoextend_threshold', 'activation/thin_pool_autoextend_percent'], host('lvmconfig-thin.txt')],
+  [['lsblk', '--json', '--bytes', '--paths', '-o', 'NAME,TYPE,SIZE,MOUNTPOINTS,FSTYPE,PKNAME', '/dev/loop0'], host('lsblk-loop-fresh.txt')],
+  [['wipefs', '--no-act', '--json', '/dev/loop0'], host('wipefs-fresh.txt')],
+  [['dockerd', '--version'], host('dockerd-version.txt')],
+];
+
+const mutations = [
+  ['pvcreate', '/dev/loop0'],
+  ['vgcreate', 'docker', '/dev/loop0'],
+  ['lvcreate', '--wipesignatures', 'y', '-n', 'thinpool', 'docker', '-l', '95%VG'],
+  ['lvcreate', '--wipesignatures', 'y', '-n', 'thinpoolmeta', 'docker', '-l', '1%VG'],
+  ['lvconvert', '-y', '--zero', 'n', '-c', '512K', '--thinpool', 'docker/thinpool', '--poolmetadata', 'docker/thinpoolmeta'],
+  ['lvchange', '--metadataprofile', 'docker-thinpool', 'docker/thinpool'],
+  ['lvchange', '--monitor', 'y', 'docker/thinpool'],
+];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  executor: FakeExecutor;
+  files: MemoryFiles;
+}
+
+async function dmctl(args: string[], setup: { uid?: number; answer?: string; executor?: FakeExecutor; files?: MemoryFiles } = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const executor = setup.executor ?? new FakeExecutor();
+  if (!setup.executor) for (const [argv, out] of probes) executor.on(argv, { stdout: out });
+  const files = setup.files ?? new MemoryFiles({ blockDevices: ['/dev/loop0'], programs: ['lvm', 'thin_check', 'wipefs', 'lsblk', 'dockerd'] });
+  const ctx: Partial<CliContext> = {
+    executor,
+    files,
+    uid: setup.uid ?? 0,
+    env: {},
+    io: {
+      stdout: { write: (s: string) => void (stdout += s) },
+      stderr: { write: (s: string) => void (stderr += s) },
+      ...(setup.answer !== undefined ? { prompt: async () => setup.answer! } : {}),
+    },
+    sleep: async () => {},
+  };
+  const code = await main(args, ctx);
+  return { code, stdout, stderr, executor, files };
+}
+
+const changedNothing = (r: Run) => expect(r.executor.commands.filter((c) => !probes.some(([argv]) => c === argv.join(' ')))).toEqual([]);
+
+describe('dmctl init-direct --dry-run', () => {
+  it('prints the whole plan, changes nothing, exits 0', async () => {
+    const r = await dmctl(['init-direct', '/dev/loop0', '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('$ pvcreate /dev/loop0');
+    expect(r.stdout).toContain('$ lvconvert -y --zero n -c 512K --thinpool docker/thinpool --poolmetadata docker/thinpoolmeta');
+    expect(r.stdout).toContain('[destructive]');
+    expect(r.stderr).toContain('nothing was changed');
+    changedNothing(r);
+    expect(r.files.writes).toEqual([]);
+  });
+
+  it('--json prints the same plan as JSON on stdout, and only that', async () => {
+    const text = await dmctl(['init-direct', '/dev/loop0', '--dry-run']);
+    const r = await dmctl(['--json', 'init-direct', '/dev/loop0', '--dry-run']);
+    expect(r.code).toBe(0);
+    const plan = PlanSchema.parse(JSON.parse(r.stdout));
+    expect(plan.command).toBe('init-direct');
+    for (const step of plan.steps) expect(text.stdout).toContain(step.title);
+  });
+
+  it('--detailed-exitcode exits 2 when there are changes', async () => {
+    expect((await dmctl(['init-direct', '/dev/loop0', '--dry-run', '--detailed-exitcode'])).code).toBe(2);
+  });
+
+  it('plans as any user; applying needs root', async () => {
+    expect((await dmctl(['init-direct', '/dev/loop0', '--dry-run'], { uid: 1000 })).code).toBe(0);
+    const r = await dmctl(['init-direct', '/dev/loop0', '--yes'], { uid: 1000 });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/needs root: run it with sudo/);
+    changedNothing(r);
+  });
+});
+
+describe('dmctl init-direct: bad input is refused before probing (exit 3, one line)', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--thinp-percent', '0'], /--thinp-percent must be between 1 and 99/],
+    [['--thinp-percent', '95', '--thinp-metapercent', '5'], /data \+ metadata percent must be at most 99/],
+    [['--autoextend-threshold', '100'], /--autoextend-threshold must be between 50 and 99.*100 turns autoextend off/],
+    [['--autoextend-threshold', '40'], /between 50 and 99/],
+    [['--autoextend-percent', '0'], /--autoextend-percent must be between 1 and 100/],
+    [['--chunk-size', '100K'], /multiple of 64K/],
+    [['--chunk-size', '2G'], /between 64K and 1G/],
+    [['--chunk-size', '512'], /no unit/],
+    [['--consumer', 'podman'], /consumer must be docker, containerd or none/],
+    [['--vg', 'bad name'], /--vg may contain only/],
+    [['--min-free-space', '10'], /written with its %/],
+    [['--storage-opt', 'basesize'], /KEY=VALUE/],
+    [['--thinp-percent', 'lots'], /whole number/],
+  ];
+  for (const [args, message] of cases) {
+    it(`${args.join(' ')}`, async () => {
+      const r = await dmctl(['init-direct', '/dev/loop0', '--dry-run', ...args], { executor: new FakeExecutor() });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.executor.calls).toEqual([]);
+    });
+  }
+
+  it('an unknown option is a refusal too', async () => {
+    const r = await dmctl(['init-direct', '/dev/loop0', '--frobnicate'], { executor: new FakeExecutor() });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/unknown option '--frobnicate'/);
+  });
+
+  it('no device', async () => {
+    const r = await dmctl(['init-direct'], { executor: new FakeExecutor() });
+    expect(r.code).toBe(3);
+  });
+
+  it('a missing probe tool refuses (fail closed)', async () => {
+    const files = new MemoryFiles({ blockDevices: ['/dev/loop0'], programs: ['lvm', 'wipefs', 'lsblk', 'dockerd'] });
+    const r = await dmctl(['init-direct', '/dev/loop0', '--dry-run'], { files });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/thin_check is not installed/);
+  });
+
+  it('a failing probe refuses (fail closed)', async () => {
+    const executor = new FakeExecutor();
+    for (const [argv, out] of probes) executor.on(argv, argv[0] === 'wipefs' ? { exitCode: 1, stderr: 'wipefs: error: /dev/loop0: probing initialization failed: Permission denied' } : { stdout: out });
+    const r = await dmctl(['init-direct', '/dev/loop0', '--dry-run'], { executor });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot probe the host: `wipefs --no-act --json \/dev\/loop0` failed: .*Permission denied/);
+  });
+});
+
+describe('dmctl init-direct: applying', () => {
+  const withMutations = (fail?: string) => {
+    const executor = new FakeExecutor();
+    for (const [argv, out] of probes) executor.on(argv, { stdout: out });
+    for (const argv of mutations) executor.on(argv, argv[0] === fail ? { exitCode: 5, stderr: `  ${fail}: simulated failure\n` } : {});
+    executor.on(['lvs', '--noheadings', '-o', 'seg_monitor', 'docker/thinpool'], { stdout: '  monitored\n' });
+    return executor;
+  };
+
+  it('without a terminal, destructive steps need --yes', async () => {
+    const r = await dmctl(['init-direct', '/dev/loop0']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/destructive step.*--yes/);
+    changedNothing(r);
+  });
+
+  it('on a terminal, anything but a typed "yes" changes nothing', async () => {
+    const r = await dmctl(['init-direct', '/dev/loop0'], { answer: 'y' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/not confirmed/);
+    changedNothing(r);
+  });
+
+  it('a typed "yes" applies every step in plan order', async () => {
+    const r = await dmctl(['init-direct', '/dev/loop0'], { answer: 'yes', executor: withMutations() });
+    expect(r.code).toBe(0);
+    const ran = r.executor.commands.filter((c) => !probes.some(([argv]) => c === argv.join(' ')));
+    expect(ran).toEqual([...mutations.map((m) => m.join(' ')), 'lvs --noheadings -o seg_monitor docker/thinpool']);
+    expect(r.files.writes.map((w) => w.path)).toEqual(['/etc/lvm/profile/docker-thinpool.profile', '/etc/docker/daemon.json']);
+    expect(r.stderr).toMatch(/applied 10 steps/);
+  });
+
+  it('a failed step stops the run, exits 1 and says what was and was not done', async () => {
+    const r = await dmctl(['init-direct', '/dev/loop0', '--yes'], { executor: withMutations('lvconvert') });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/failed: lvconvert: simulated failure/);
+    expect(r.stderr).toMatch(/command: lvconvert -y --zero n/);
+    expect(r.stderr).toMatch(/done \(4\): pvcreate, vgcreate, lvcreate-data, lvcreate-metadata/);
+    expect(r.stderr).toMatch(/not done \(6\): lvconvert, write-profile/);
+    expect(r.files.writes).toEqual([]);
+  });
+
+  it('--json with apply prints the plan and the result as one document', async () => {
+    const r = await dmctl(['--json', 'init-direct', '/dev/loop0', '--yes'], { executor: withMutations() });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.result.status).toBe('done');
+    expect(PlanSchema.parse(out.plan).steps).toHaveLength(10);
+  });
+});
+
+describe('dmctl basics', () => {
+  it('--help and --version exit 0 and print to stdout', async () => {
+    const help = await dmctl(['--help'], { executor: new FakeExecutor() });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/init-direct/);
+    const version = await dmctl(['--version'], { executor: new FakeExecutor() });
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
