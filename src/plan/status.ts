@@ -7,6 +7,8 @@ import type { LoopDevice } from '../system/losetup.js';
 import { lvmDmName, parseAutoextendProfile, type LogicalVolume, type LvAttributes, type LvmThinConfig } from '../system/lvm.js';
 
 export interface StatusState {
+  /** False when the kernel has no device-mapper loaded: then no pool can be active. */
+  deviceMapperLoaded: boolean;
   lvs: LogicalVolume[];
   dmTables: Array<{ name: string; table: ThinPoolTable }>;
   dmStatuses: Array<{ name: string; status: ThinPoolStatus | ThinPoolFailedStatus }>;
@@ -60,6 +62,8 @@ export interface PoolReport {
 
 export interface StatusReport {
   formatVersion: 1;
+  /** False when the kernel's device-mapper driver is not loaded (no pool can be active). */
+  deviceMapperLoaded: boolean;
   pools: PoolReport[];
 }
 
@@ -146,7 +150,7 @@ export function buildStatus(state: StatusState): StatusReport {
   }
 
   for (const pool of pools) pool.warnings = warningsFor(pool);
-  return { formatVersion: 1, pools };
+  return { formatVersion: 1, deviceMapperLoaded: state.deviceMapperLoaded, pools };
 }
 
 function poolFromKernel(

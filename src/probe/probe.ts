@@ -175,10 +175,11 @@ export async function probeInitDirect(ctx: ProbeContext, options: InitDirectOpti
 
 /** Everything `status` shows: lvs, the kernel's thin-pool tables and statuses, lvm.conf's autoextend. */
 export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
+  const deviceMapperLoaded = await isDeviceMapperLoaded(ctx);
   const [lvs, dmTables, dmStatuses, lvmConfig] = await Promise.all([
     runQuery(ctx.executor, lvsQuery()),
-    runQuery(ctx.executor, thinPoolTablesQuery()),
-    runQuery(ctx.executor, thinPoolStatusesQuery()),
+    deviceMapperLoaded ? runQuery(ctx.executor, thinPoolTablesQuery()) : [],
+    deviceMapperLoaded ? runQuery(ctx.executor, thinPoolStatusesQuery()) : [],
     runQuery(ctx.executor, lvmThinConfigQuery()),
   ]);
   const profileNames = [...new Set(lvs.filter((l) => l.attr.isThinPool && l.profile).map((l) => l.profile!))];
@@ -191,5 +192,15 @@ export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
   // Loop major is 7: only then is `losetup` worth a subprocess (to name the backing files).
   const bareOnLoops = dmTables.some((t) => !lvmKernelNames.has(t.name) && [t.table.dataDevice, t.table.metadataDevice].some((d) => d.startsWith('7:') || d.startsWith('/dev/loop')));
   const loops = bareOnLoops ? await runQuery(ctx.executor, losetupListQuery()) : [];
-  return { lvs, dmTables, dmStatuses, lvmConfig, profiles, loops };
+  return { deviceMapperLoaded, lvs, dmTables, dmStatuses, lvmConfig, profiles, loops };
+}
+
+/**
+ * Whether the kernel's device-mapper driver is loaded (`/proc/devices` lists it). When it is not, no
+ * dm device can exist: that is a fact, not a guess, so probes skip dmsetup instead of failing on it.
+ * Without /proc (not Linux) it answers true and lets dmsetup speak for itself.
+ */
+export async function isDeviceMapperLoaded(ctx: ProbeContext): Promise<boolean> {
+  const devices = await ctx.files.readText('/proc/devices');
+  return devices === undefined || /^\s*\d+\s+device-mapper\s*$/m.test(devices);
 }

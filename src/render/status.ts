@@ -40,6 +40,11 @@ function poolBlock(p: PoolReport, style: ChalkInstance): string[] {
 }
 
 export function renderStatusText(report: StatusReport, style: ChalkInstance): string {
-  if (report.pools.length === 0) return 'No thin pools on this host. Create one with `dmctl init-direct DEV` (see dmctl --help).\n';
-  return `${report.pools.map((p) => poolBlock(p, style).join('\n')).join('\n\n')}\n`;
+  const out: string[] = [];
+  if (!report.deviceMapperLoaded) {
+    out.push(`${style.yellow('!')} this kernel has no device-mapper driver loaded, so no pool can be active: load it with \`modprobe dm_thin_pool\` (as root)`);
+  }
+  if (report.pools.length === 0) out.push('No thin pools on this host. Create one with `dmctl init-direct DEV` (see dmctl --help).');
+  else out.push(report.pools.map((p) => poolBlock(p, style).join('\n')).join('\n\n'));
+  return `${out.join('\n')}\n`;
 }

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { buildStatus, type StatusState } from '../../../src/plan/status.js';
+import { thinPoolStatusesQuery, thinPoolTablesQuery } from '../../../src/system/dmsetup.js';
+import { losetupListQuery } from '../../../src/system/losetup.js';
+import { autoextendProfileContent, lvmThinConfigQuery, lvsQuery } from '../../../src/system/lvm.js';
+import { renderStatusText } from '../../../src/render/status.js';
+import { makeStyle } from '../../../src/render/style.js';
+import { guest, host } from '../../helpers/fixtures.js';
+
+/** A recorded guest state; `dm` names the dmsetup recording when it differs from the lvs one. */
+function state(lvsName: string, dm = lvsName, overrides: Partial<StatusState> = {}): StatusState {
+  return {
+    deviceMapperLoaded: true,
+    lvs: lvsQuery().parse(guest(`lvs-${lvsName}.txt`)),
+    dmTables: thinPoolTablesQuery().parse(guest(`dmsetup-table-${dm}.txt`)),
+    dmStatuses: thinPoolStatusesQuery().parse(guest(`dmsetup-status-${dm}.txt`)),
+    lvmConfig: lvmThinConfigQuery().parse(host('lvmconfig-thin.txt')),
+    profiles: { 'docker-thinpool': autoextendProfileContent(80, 20) },
+    loops: [],
+    ...overrides,
+  };
+}
+
+describe('status', () => {
+  it('reports a fresh, monitored pool with bytes from the kernel', () => {
+    const [pool, ...rest] = buildStatus(state('pool')).pools;
+    expect(rest).toEqual([]);
+    expect(pool).toMatchObject({
+      name: 'docker/thinpool',
+      kind: 'lvm',
+      dmName: 'docker-thinpool',
+      active: true,
+      mode: 'rw',
+      data: { usedBytes: 0, totalBytes: 1936 * 524288, percent: 0 },
+      metadata: { usedBytes: 213 * 4096, totalBytes: 2048 * 4096, percent: 10.4 },
+      chunkSizeBytes: 524288,
+      transactionId: 0,
+      whenFull: 'queue',
+      monitoring: 'monitored',
+      autoextend: { threshold: 80, percent: 20, source: 'profile docker-thinpool', enabled: true },
+      vgFreeBytes: 37748736,
+      thinVolumes: 0,
+    });
+  });
+
+  it('reads usage from VG-POOL-tpool once thin volumes exist', () => {
+    const [pool] = buildStatus(state('pool-used')).pools;
+    expect(pool).toMatchObject({ transactionId: 1, data: { usedBytes: 128 * 524288, percent: 6.61 }, thinVolumes: 1 });
+  });
+
+  it('warns that the VG has too little room for the next autoextend step', () => {
+    const [pool] = buildStatus(state('pool')).pools;
+    // 36 MiB free, one step is 20% of 968 MiB.
+    expect(pool!.warnings.map((w) => w.code)).toEqual(['vg-low']);
+  });
+
+  it('an inactive pool: no usage, a warning with the command that fixes it', () => {
+    const [pool] = buildStatus(state('pool-inactive')).pools;
+    expect(pool).toMatchObject({ active: false, data: undefined, metadata: undefined, transactionId: 1 });
+    expect(pool!.warnings[0]).toMatchObject({ code: 'inactive', message: expect.stringContaining('lvchange -ay docker/thinpool') });
+  });
+
+  it('the known traps: unmonitored, autoextend off (lvm.conf\'s 100), metadata over 80%, VG full', () => {
+    const s = state('pool', 'pool', { profiles: {} });
+    s.lvs = s.lvs.map((l) => ({ ...l, monitor: 'not monitored', profile: undefined, vgFreeBytes: 0 }));
+    s.dmStatuses = s.dmStatuses.map((d) => ({ ...d, status: { ...d.status, usedMetadataBlocks: 1700 } as typeof d.status }));
+    const [pool] = buildStatus(s).pools;
+    expect(pool!.autoextend).toMatchObject({ threshold: 100, source: 'lvm.conf', enabled: false });
+    expect(pool!.warnings.map((w) => w.code)).toEqual(['metadata-high', 'not-monitored', 'autoextend-off']);
+    const on = state('pool');
+    on.lvs = on.lvs.map((l) => ({ ...l, vgFreeBytes: 0 }));
+    expect(buildStatus(on).pools[0]!.warnings.map((w) => w.code)).toEqual(['vg-full']);
+  });
+
+  it('a bare dm pool on loop devices names its backing files', () => {
+    const s = state('pool', 'both', { loops: losetupListQuery().parse(guest('losetup-looppool.txt')) });
+    const pools = buildStatus(s).pools;
+    expect(pools.map((p) => p.name)).toEqual(['docker/thinpool', 'dmctl-pool']);
+    expect(pools[1]).toMatchObject({
+      kind: 'dm',
+      monitoring: 'n/a',
+      chunkSizeBytes: 65536,
+      sizeBytes: 1024 ** 3,
+      data: { usedBytes: 0, totalBytes: 1024 ** 3 },
+      devices: { data: '/dev/loop0', dataFile: '/var/lib/dmctl-loop/data', metadata: '/dev/loop1', metadataFile: '/var/lib/dmctl-loop/metadata' },
+    });
+  });
+
+  it('renders the warnings with their fix, and says when device-mapper is missing', () => {
+    const text = renderStatusText(buildStatus(state('pool-inactive')), makeStyle(false));
+    expect(text).toContain('docker/thinpool  (/dev/mapper/docker-thinpool)  inactive');
+    expect(text).toContain('! the pool is inactive');
+    const none = renderStatusText(buildStatus({ ...state('empty'), deviceMapperLoaded: false, dmTables: [], dmStatuses: [] }), makeStyle(false));
+    expect(none).toMatch(/no device-mapper driver loaded/);
+    expect(none).toMatch(/No thin pools/);
+  });
+});
