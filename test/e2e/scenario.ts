@@ -1,0 +1,68 @@
+/**
+ * Scenario helper for the real-kernel tier: runs a bash scenario in a UML guest (./guest/) with the
+ * built `dmctl` on hand, and reads back what each recorded command printed.
+ *
+ * In the scenario, `rec NAME CMD…` runs CMD and keeps its stdout, stderr and exit status under NAME;
+ * `dmctl …` runs the project's real binary (bin/dmctl.js → dist/, built by `npm run build`).
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runInGuest, type GuestResult } from './guest/guest.js';
+
+export interface Recorded {
+  out: string;
+  err: string;
+  rc: number;
+}
+
+export interface ScenarioResult extends GuestResult {
+  get(name: string): Promise<Recorded>;
+  /** The scenario's transcript, for failure messages. */
+  transcript: string;
+}
+
+const prelude = `
+set -uo pipefail
+export NO_COLOR=1
+dmctl() { node "$PROJECT_ROOT/bin/dmctl.js" "$@"; }
+rec() {
+  local name=$1; shift
+  "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
+  local rc=$?
+  echo "$rc" >"$OUT/$name.rc"
+  echo "+ $* [rc=$rc]"
+  return 0
+}
+`;
+
+export async function runScenario(script: string, options: { disks?: string[]; timeoutSec?: number } = {}): Promise<ScenarioResult & { cleanup(): Promise<void> }> {
+  if (!existsSync(new URL('../../dist/cli.js', import.meta.url))) {
+    throw new Error('dist/ is missing: run `npm run build` first (npm run test:e2e does)');
+  }
+  const out = await mkdtemp(join(tmpdir(), 'dmctl-e2e-'));
+  const result = await runInGuest(prelude + script, {
+    disks: options.disks ?? [],
+    share: [out],
+    env: { OUT: out },
+    timeoutSec: options.timeoutSec ?? 300,
+  });
+  if (result.exitCode === 124 || result.exitCode === 125) {
+    await rm(out, { recursive: true, force: true });
+    throw new Error(`the real-kernel guest failed to run (exit ${result.exitCode}):\n${result.stderr}`);
+  }
+  return {
+    ...result,
+    transcript: `${result.stdout}\n${result.stderr}`,
+    async get(name: string): Promise<Recorded> {
+      const read = (ext: string) => readFile(join(out, `${name}.${ext}`), 'utf8');
+      try {
+        return { out: await read('out'), err: await read('err'), rc: Number((await read('rc')).trim()) };
+      } catch {
+        throw new Error(`scenario did not record "${name}":\n${result.stdout}\n${result.stderr}`);
+      }
+    },
+    cleanup: () => rm(out, { recursive: true, force: true }),
+  };
+}
