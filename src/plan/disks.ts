@@ -83,7 +83,7 @@ export function checkDisks(disks: readonly DiskFacts[], lvm: LvmState, targetVg:
     if (signatures.length > 0) {
       const types = [...new Set(signatures.map((s) => s.type))];
       if (!force) {
-        verdict.problems.push(`${shown} has a ${types.join(', ')} signature and may hold data: to erase it, run again with --force (the plan will then wipe it)`);
+        verdict.problems.push(`${shown} carries a signature (${types.join(', ')}) and may hold data: to erase it, run again with --force (the plan will then wipe it)`);
         continue;
       }
       verdict.wipe.push({ path: disk.path, signatures: types });

@@ -244,6 +244,17 @@ export function planInitDirect(state: InitDirectState, options: InitDirectOption
       notes.push({ level: 'warning', text: `${options.thinpMetaPercent}% of the VG is more metadata than a pool can use (15.81 GiB): lower --thinp-metapercent` });
     }
   }
+  if (freshPoolComing && !options.dockerManaged) {
+    // LVM keeps a spare metadata LV as large as the metadata LV: it is not free for autoextend.
+    const roomPercent = 100 - options.thinpPercent - 2 * options.thinpMetaPercent;
+    const stepPercent = (options.thinpPercent * options.autoextendPercent) / 100;
+    if (roomPercent < stepPercent) {
+      notes.push({
+        level: 'warning',
+        text: `with ${options.thinpPercent}% of the VG for data, autoextend has about ${Math.max(roomPercent, 0)}% of the VG to grow into, less than one ${options.autoextendPercent}% step: add a disk later (dmctl extend) or lower --thinp-percent`,
+      });
+    }
+  }
   if (disks.wipe.length > 0) {
     notes.push({ level: 'warning', text: `--force: ${disks.wipe.map((w) => w.path).join(', ')} will be wiped; everything on ${disks.wipe.length > 1 ? 'them' : 'it'} is lost` });
   }

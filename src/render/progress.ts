@@ -11,8 +11,8 @@ export function createProgress(stream: { write(text: string): void; isTTY?: bool
   return {
     stepStart(step, index, total) {
       if (verbose) for (const line of describeAction(step.action)) stream.write(`${style.dim(`    ${line}`)}\n`);
+      // Without a terminal (logs, CI) one line per step, written when the step ends.
       if (tty) spinner = ora({ text: label(step.title, index, total), stream: stream as NodeJS.WritableStream }).start();
-      else stream.write(`${label(step.title, index, total)} …\n`);
     },
     stepDone(step, index, total) {
       if (spinner) spinner.succeed(label(step.title, index, total));

@@ -79,7 +79,7 @@ rec pvs-after pvs --noheadings -o pv_name
   it('a disk with an ext4 signature is refused without --force and left intact', async () => {
     const refused = await s.get('ext4-refused');
     expect(refused.rc).toBe(3);
-    expect(refused.err).toMatch(/has a ext4 signature.*--force/);
+    expect(refused.err).toMatch(/carries a signature \(ext4\).*--force/);
     expect(JSON.parse((await s.get('ext4-after')).out).signatures.map((x: { type: string }) => x.type)).toEqual(['ext4']);
     expect((await s.get('pvs-after')).out).not.toContain('/dev/ubdb');
   });

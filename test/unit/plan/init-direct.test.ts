@@ -119,7 +119,7 @@ describe('init-direct refuses unsafe disks', () => {
   };
 
   it('refuses a disk with a filesystem signature without --force, naming the fix', () => {
-    expect(refusal(() => planInitDirect(withSignature(), options()))).toMatch(/has a ext4 signature.*--force/);
+    expect(refusal(() => planInitDirect(withSignature(), options()))).toMatch(/carries a signature \(ext4\).*--force/);
   });
 
   it('with --force plans a destructive wipefs first', () => {
@@ -293,5 +293,17 @@ describe('plan basis', () => {
     const c = planInitDirect(freshHost({ lvm: { ...vgOnlyLvm(), pvs: [], vgs: [] , lvs: [] }, profile: 'x' }), options());
     expect(a.basis).toBe(b.basis);
     expect(a.basis).not.toBe(c.basis);
+  });
+});
+
+describe('init-direct warns what the operator would otherwise learn the hard way', () => {
+  it('with Docker\'s 95% default, autoextend has no room for one step', () => {
+    const plan = planInitDirect(freshHost(), options());
+    expect(plan.notes.find((n) => n.level === 'warning')?.text).toMatch(/autoextend has about 3% of the VG to grow into, less than one 20% step/);
+  });
+
+  it('with room left in the VG, no such warning', () => {
+    const plan = planInitDirect(freshHost(), options({ thinpPercent: 60 }));
+    expect(plan.notes.filter((n) => n.level === 'warning')).toEqual([]);
   });
 });
