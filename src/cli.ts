@@ -8,6 +8,10 @@ import { DmctlError, ExitCode } from './errors.js';
 import type { CliContext, GlobalOptions } from './commands/context.js';
 import { initDirectCommand } from './commands/init-direct.js';
 import { statusCommand } from './commands/status.js';
+import { initLoopCommand } from './commands/init-loop.js';
+import { resizeLoopCommand } from './commands/resize-loop.js';
+import { extendCommand } from './commands/extend.js';
+import { reactivateCommand } from './commands/reactivate.js';
 import { describeZodError } from './commands/parse.js';
 import { createExecaExecutor } from './system/execa-executor.js';
 import { createHostFiles } from './system/files.js';
@@ -88,7 +92,11 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
       exitCode = await action(global, cmd);
     };
 
+  program.addCommand(initLoopCommand(run, ctx));
   program.addCommand(initDirectCommand(run, ctx));
+  program.addCommand(extendCommand(run, ctx));
+  program.addCommand(resizeLoopCommand(run, ctx));
+  program.addCommand(reactivateCommand(run, ctx));
   program.addCommand(statusCommand(run, ctx));
   for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
 

@@ -20,6 +20,8 @@ export interface CliContext {
   /** Installs SIGINT/SIGTERM handlers for the apply phase; returns a function that removes them. */
   onInterrupt?: (handler: () => void) => () => void;
   sleep?: (ms: number) => Promise<void>;
+  /** How systemd should run dmctl (absolute node + launcher); default: this process's. */
+  dmctlArgv?: readonly string[];
   /** Config file locations (tests, non-standard hosts). */
   paths?: { daemonJson?: string; containerdConfig?: string };
 }

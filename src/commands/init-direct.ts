@@ -3,13 +3,10 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { planInitDirect, initDirectDefaults, type InitDirectOptions } from '../plan/init-direct.js';
 import { probeInitDirect } from '../probe/probe.js';
-import type { CliContext, GlobalOptions } from './context.js';
+import type { CliContext } from './context.js';
 import { showAndApply } from './flow.js';
 import { intArg, lvmName, sizeArg } from './parse.js';
-
-const storageOpt = z
-  .string()
-  .regex(/^dm\.[a-z_]+=\S+$/, 'a storage option looks like dm.basesize=20G (KEY=VALUE, a dm.* key)');
+import { addConsumerOptions, consumerOptionFields, type RunAction } from './consumer-options.js';
 
 export const InitDirectOptionsSchema = z
   .object({
@@ -24,24 +21,15 @@ export const InitDirectOptionsSchema = z
       .refine((b) => b % (64 * 1024) === 0, 'chunk size must be a multiple of 64K')
       .refine((b) => b >= 64 * 1024 && b <= 1024 ** 3, 'chunk size must be between 64K and 1G'),
     force: z.boolean().default(false),
-    consumer: z.enum(['docker', 'containerd', 'none'], 'consumer must be docker, containerd or none'),
-    dockerManaged: z.boolean().default(false),
-    storageOpt: z.array(storageOpt),
-    minFreeSpace: z
-      .string()
-      .regex(/^\d{1,2}(\.\d+)?%$/, 'min free space is a percentage below 100 written with its %, e.g. 10%')
-      .optional(),
-    baseImageSize: z.string().regex(/^\d+(\.\d+)?\s*[KMGT]i?B$/i, 'base image size looks like 10GB or 64MB (containerd\'s format)'),
-    containerdRootPath: z.string().startsWith('/', 'the containerd root path must be absolute'),
+    ...consumerOptionFields,
   })
   .refine((o) => o.thinpPercent + o.thinpMetapercent <= 99, {
     message: 'data + metadata percent must be at most 99: LVM needs free extents for its spare metadata volume',
     path: ['thinpPercent'],
   });
 
-export function initDirectCommand(run: (action: (global: GlobalOptions, cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>, ctx: () => CliContext): Command {
-  const collect = (value: string, previous: string[]) => [...previous, value];
-  return new Command('init-direct')
+export function initDirectCommand(run: RunAction, ctx: () => CliContext): Command {
+  const cmd = new Command('init-direct')
     .summary('build a production thin pool on whole disks (direct-lvm) and hand it to Docker or containerd')
     .description(
       'Build a thin pool on one or more whole, empty disks (LVM direct-lvm, the Docker guide\'s production setup):\n' +
@@ -56,13 +44,8 @@ export function initDirectCommand(run: (action: (global: GlobalOptions, cmd: Com
     .option('--autoextend-threshold <n>', 'grow the pool when data use passes this percent (50-99)', String(initDirectDefaults.autoextendThreshold))
     .option('--autoextend-percent <n>', 'grow by this percent of the pool (1-100)', String(initDirectDefaults.autoextendPercent))
     .option('--chunk-size <size>', 'pool chunk size, a multiple of 64K from 64K to 1G', '512K')
-    .option('--force', 'erase existing filesystem/RAID/partition-table signatures on the disks (destructive)')
-    .option('--consumer <kind>', 'who uses the pool: docker, containerd or none', initDirectDefaults.consumer)
-    .option('--docker-managed', 'let Docker (Engine < 25) build the pool itself from daemon.json (fresh installs only)')
-    .option('--storage-opt <key=value>', 'extra Docker storage option, repeatable (e.g. dm.basesize=20G)', collect, [] as string[])
-    .option('--min-free-space <pct>', 'Docker dm.min_free_space, e.g. 10%')
-    .option('--base-image-size <size>', 'containerd base_image_size', initDirectDefaults.baseImageSize)
-    .option('--containerd-root-path <dir>', 'containerd devmapper root_path', initDirectDefaults.containerdRootPath)
+    .option('--force', 'erase existing filesystem/RAID/partition-table signatures on the disks (destructive)');
+  return addConsumerOptions(cmd, 'let Docker (Engine < 25) build the pool itself from daemon.json (fresh installs only)')
     .action(
       run(async (global, cmd) => {
         const raw = cmd.opts();

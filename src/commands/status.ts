@@ -6,8 +6,9 @@ import { renderStatusJson, renderStatusText } from '../render/status.js';
 import { colorWanted, makeStyle } from '../render/style.js';
 import { ExitCode } from '../errors.js';
 import type { CliContext, GlobalOptions } from './context.js';
+import type { RunAction } from './consumer-options.js';
 
-export function statusCommand(run: (action: (global: GlobalOptions, cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>, ctx: () => CliContext): Command {
+export function statusCommand(run: RunAction, ctx: () => CliContext): Command {
   return new Command('status')
     .summary('show every thin pool: data and metadata use, health, monitoring, autoextend')
     .description(

@@ -32,10 +32,20 @@ export interface ConsumerOptions {
    * transaction id); undefined when it is fresh.
    */
   poolInUse: string | undefined;
-  /** Replaces the pool options with these (Docker configures direct-lvm itself). */
-  dockerManagedOpts?: readonly string[];
-  /** The Docker start step formats a disk (docker-managed): mark it destructive. */
-  startIsDestructive?: boolean;
+  /**
+   * Docker builds the pool itself (`--docker-managed`): these storage options replace the pool's,
+   * and its start step is destructive when Docker formats a disk.
+   */
+  dockerManaged?: { kind: 'direct' | 'loop'; opts: readonly string[]; startIsDestructive: boolean };
+}
+
+/** Options that belong to one way of giving Docker its pool and contradict the others. */
+const directLvmKeys = ['dm.directlvm_device', 'dm.directlvm_device_force', 'dm.thinp_percent', 'dm.thinp_metapercent', 'dm.thinp_autoextend_threshold', 'dm.thinp_autoextend_percent'];
+const loopKeys = ['dm.loopdatasize', 'dm.loopmetadatasize', 'dm.datadev', 'dm.metadatadev'];
+function contradictingKeys(managed: ConsumerOptions['dockerManaged']): string[] {
+  if (!managed) return [...directLvmKeys, ...loopKeys];
+  if (managed.kind === 'direct') return ['dm.thinpooldev', ...loopKeys];
+  return ['dm.thinpooldev', ...directLvmKeys, 'dm.datadev', 'dm.metadatadev'];
 }
 
 export interface ConsumerPlan {
@@ -92,9 +102,9 @@ function planDocker(docker: DockerState, options: ConsumerOptions): ConsumerPlan
     plan.problems.push(`${docker.daemonJsonPath} is not valid JSON (${(error as Error).message}), and Docker would not start with it: fix or remove it first`);
     return plan;
   }
-  const managed = options.dockerManagedOpts !== undefined;
+  const managed = options.dockerManaged;
   plan.alreadyConfigured = managed
-    ? current['storage-driver'] === 'devicemapper' && options.dockerManagedOpts!.every((o) => ((current['storage-opts'] as unknown[]) ?? []).includes(o))
+    ? current['storage-driver'] === 'devicemapper' && managed.opts.every((o) => ((current['storage-opts'] as unknown[]) ?? []).includes(o))
     : usesPool(current, options.poolDmName);
   if (!plan.alreadyConfigured && options.poolInUse) {
     plan.problems.push(
@@ -102,7 +112,7 @@ function planDocker(docker: DockerState, options: ConsumerOptions): ConsumerPlan
     );
     return plan;
   }
-  const merge = mergeDaemonJson(current, 'devicemapper', managed ? options.dockerManagedOpts! : dockerPoolOpts(options));
+  const merge = mergeDaemonJson(current, 'devicemapper', managed ? managed.opts : dockerPoolOpts(options), contradictingKeys(managed));
   if (!merge.changed) {
     if (!isRunning(docker.service)) plan.notes.push({ level: 'info', text: `Docker is configured for the pool but not running: ${startHint(docker.service, 'docker')}` });
     return plan;
@@ -148,11 +158,15 @@ function planDocker(docker: DockerState, options: ConsumerOptions): ConsumerPlan
     ),
   );
   if (managedBySystemd) {
-    plan.steps.push({
-      ...execStep('start-docker', 'Start Docker', systemctlArgv('start', 'docker.service'), managed
+    const why =
+      managed?.kind === 'direct'
         ? 'Docker now sets up direct-lvm itself: it wipes and formats the disk (pvcreate -f), creates docker/thinpool and its profile.'
-        : 'Docker starts on the thin pool.'),
-      destructive: options.startIsDestructive ?? false,
+        : managed?.kind === 'loop'
+          ? 'Docker now creates its sparse loop files and its pool (loop-lvm).'
+          : 'Docker starts on the thin pool.';
+    plan.steps.push({
+      ...execStep('start-docker', 'Start Docker', systemctlArgv('start', 'docker.service'), why),
+      destructive: managed?.startIsDestructive ?? false,
     });
     if (!managed) {
       plan.steps.push(
@@ -164,6 +178,11 @@ function planDocker(docker: DockerState, options: ConsumerOptions): ConsumerPlan
           'The guide\'s last step: `docker info` must name the pool.',
           60,
         ),
+      );
+    } else if (managed.kind === 'loop') {
+      plan.steps.push(
+        checkStep('verify-docker', 'Verify Docker uses its loop files', dockerDriverStatusArgv(), { includes: '"Data loop file"' },
+          'The guide\'s last step: `docker info` must list the data and metadata loop files.', 60),
       );
     }
   } else {

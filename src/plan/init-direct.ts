@@ -203,7 +203,10 @@ export function planInitDirect(state: InitDirectState, options: InitDirectOption
     poolInUse,
     ...(options.dockerManaged
       ? {
-          dockerManagedOpts: [
+          dockerManaged: {
+            kind: 'direct' as const,
+            startIsDestructive: !isConverted,
+            opts: [
             `dm.directlvm_device=${disks.paths[0] ?? options.devices[0]}`,
             `dm.thinp_percent=${options.thinpPercent}`,
             `dm.thinp_metapercent=${options.thinpMetaPercent}`,
@@ -214,8 +217,8 @@ export function planInitDirect(state: InitDirectState, options: InitDirectOption
             'dm.use_deferred_deletion=true',
             ...(options.minFreeSpace ? [`dm.min_free_space=${options.minFreeSpace}`] : []),
             ...options.storageOpts,
-          ],
-          startIsDestructive: !isConverted,
+            ],
+          },
         }
       : {}),
   });

@@ -30,3 +30,8 @@ export function checkStep(
 ): Step {
   return { id, title, action: { kind: 'check', argv: [...argv], expect, waitSeconds }, reason, destructive: false };
 }
+
+/** The same step, with commands that restore a safe state if it fails. */
+export function withRecovery(step: Step, recovery: ReadonlyArray<readonly string[]>): Step {
+  return { ...step, recovery: recovery.map((argv) => [...argv]) };
+}

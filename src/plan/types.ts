@@ -43,6 +43,11 @@ export const StepSchema = z.object({
   reason: z.string(),
   /** Destroys existing data: needs `--yes` or a typed confirmation. */
   destructive: z.boolean(),
+  /**
+   * Commands that bring the host back to a safe state if this step fails (e.g. reload the old table
+   * and resume a pool whose resume failed). The runner runs them in order and reports each.
+   */
+  recovery: z.array(ArgvSchema).optional(),
 });
 export type Step = z.infer<typeof StepSchema>;
 

@@ -41,6 +41,7 @@ export function renderPlanText(plan: Plan, style: ChalkInstance): string {
       out.push('');
       out.push(`${style.bold(`${n}.`)} ${step.title}${tag}`);
       for (const line of describeAction(step.action)) out.push(`${' '.repeat(width + 2)}${style.cyan(line)}`);
+      for (const argv of step.recovery ?? []) out.push(`${' '.repeat(width + 2)}${style.dim(`if it fails: $ ${formatArgv(argv)}`)}`);
       out.push(`${' '.repeat(width + 2)}${style.dim(`why: ${step.reason}`)}`);
     });
   }

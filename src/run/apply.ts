@@ -55,7 +55,7 @@ export async function applyPlan(plan: Plan, ctx: RunContext): Promise<RunResult>
     const failure = await runStep(step, ctx);
     if (failure) {
       ctx.hooks?.stepFailed?.(failure, index, total);
-      const recovered = await resumeAll(ctx.executor, suspended);
+      const recovered = [...(await runRecovery(ctx.executor, step)), ...(await resumeAll(ctx.executor, suspended))];
       return { status: 'failed', done, failure, remaining: plan.steps.slice(index + 1), recovered };
     }
     trackSuspension(step, suspended);
@@ -72,6 +72,20 @@ function trackSuspension(step: Step, suspended: Set<string>): void {
   if (tool !== 'dmsetup' || !name) return;
   if (verb === 'suspend') suspended.add(name);
   if (verb === 'resume') suspended.delete(name);
+}
+
+/** A failed step's own recovery commands, run in order; stops at the first that fails. */
+async function runRecovery(executor: Executor, step: Step): Promise<string[]> {
+  const done: string[] = [];
+  for (const argv of step.recovery ?? []) {
+    const result = await executor.run(argv as [string, ...string[]]);
+    if (result.exitCode !== 0) {
+      done.push(`FAILED: \`${formatArgv(argv)}\` (${firstLine(result.stderr) || `exit status ${result.exitCode}`}): run the rest by hand: ${(step.recovery ?? []).slice((step.recovery ?? []).indexOf(argv)).map((a) => `\`${formatArgv(a)}\``).join(', then ')}`);
+      return done;
+    }
+    done.push(`ran \`${formatArgv(argv)}\``);
+  }
+  return done;
 }
 
 /** A plan must never leave a device suspended: resume whatever it suspended. */

@@ -144,3 +144,29 @@ export function dmsetupResumeArgv(name: string): Argv {
 export function dmsetupSuspendArgv(name: string): Argv {
   return ['dmsetup', 'suspend', name];
 }
+
+/** Names of every dm device (`dmsetup ls`), to tell whether a name is taken. */
+export function dmNamesQuery(): Query<string[]> {
+  return {
+    argv: ['dmsetup', 'ls'],
+    parse: (stdout) =>
+      stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && l !== 'No devices found')
+        .map((l) => {
+          const m = /^(\S+)\s+\((\d+)[:, ]\s*(\d+)\)$/.exec(l);
+          if (!m) throw new Error(`unexpected dmsetup ls line: ${l}`);
+          return m[1]!;
+        }),
+  };
+}
+
+/** The live table of one device, for verifying a reload took effect. */
+export function dmsetupTableArgv(name: string): Argv {
+  return ['dmsetup', 'table', name];
+}
+
+export function dmsetupStatusArgv(name: string): Argv {
+  return ['dmsetup', 'status', name];
+}

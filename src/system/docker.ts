@@ -53,7 +53,13 @@ const keyOf = (opt: string) => opt.split('=', 1)[0]!;
  * Sets `storage-driver` and the given storage options, keeping every other key. Options of another
  * driver are dropped (devicemapper refuses unknown options); other `dm.*` options are kept.
  */
-export function mergeDaemonJson(current: DaemonConfig, storageDriver: string, storageOpts: readonly string[]): DaemonJsonMerge {
+export function mergeDaemonJson(
+  current: DaemonConfig,
+  storageDriver: string,
+  storageOpts: readonly string[],
+  /** Option keys that contradict this setup (e.g. `dm.thinpooldev` when Docker builds its own pool). */
+  removeKeys: readonly string[] = [],
+): DaemonJsonMerge {
   const changes: string[] = [];
   const previousOpts = Array.isArray(current['storage-opts']) ? (current['storage-opts'] as unknown[]).map(String) : [];
   const wanted = new Map(storageOpts.map((o) => [keyOf(o), o]));
@@ -61,6 +67,10 @@ export function mergeDaemonJson(current: DaemonConfig, storageDriver: string, st
   const kept: string[] = [];
   for (const opt of previousOpts) {
     if (wanted.has(keyOf(opt))) continue;
+    if (removeKeys.includes(keyOf(opt))) {
+      changes.push(`drop storage option ${opt} (it contradicts this setup)`);
+      continue;
+    }
     if (!opt.startsWith(driverPrefix)) {
       changes.push(`drop storage option ${opt} (not a ${storageDriver} option)`);
       continue;

@@ -14,6 +14,13 @@ export interface HostFiles {
   isBlockDevice(file: string): Promise<boolean>;
   /** Entries of a directory, or undefined when it does not exist. */
   listDir(dir: string): Promise<string[] | undefined>;
+  /** Size of a regular file in bytes, or undefined when it does not exist. */
+  fileSize(file: string): Promise<number | undefined>;
+  /**
+   * Bytes available to root on the filesystem that holds `file` (or would hold it: the nearest
+   * existing parent directory is asked).
+   */
+  freeBytes(file: string): Promise<number>;
   /** Finds an executable on PATH. */
   which(program: string): Promise<string | undefined>;
   writeFileAtomic(file: string, content: string, mode: number): Promise<void>;
@@ -66,6 +73,26 @@ export function createHostFiles(searchPath = process.env.PATH ?? ''): HostFiles 
       } catch (error) {
         if (isMissing(error)) return undefined;
         throw error;
+      }
+    },
+    async fileSize(file) {
+      try {
+        return (await fs.stat(file)).size;
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+    },
+    async freeBytes(file) {
+      let dir = path.resolve(file);
+      for (;;) {
+        try {
+          const s = await fs.statfs(dir);
+          return Number(s.bfree) * Number(s.bsize);
+        } catch (error) {
+          if (!isMissing(error) || dir === '/') throw error;
+          dir = path.dirname(dir);
+        }
       }
     },
     async which(program) {

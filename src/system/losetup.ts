@@ -55,3 +55,25 @@ export function losetupAttachArgv(file: string): Argv {
 export function losetupSetCapacityArgv(device: string): Argv {
   return ['losetup', '-c', device];
 }
+
+/**
+ * Attaches FILE to a named loop device. Naming it (instead of `--find`) keeps the plan exact: the
+ * dmsetup table that follows can say which devices it uses. losetup creates the node if needed.
+ */
+export function losetupAttachToArgv(device: string, file: string): Argv {
+  return ['losetup', device, file];
+}
+
+/** Loop devices not attached to a file: existing `/dev/loopN` nodes first, then new numbers. */
+export function freeLoopDevices(devNodes: readonly string[], attached: readonly LoopDevice[], count: number): string[] {
+  const used = new Set(attached.map((l) => l.name));
+  const numbers = devNodes
+    .map((n) => /^loop(\d+)$/.exec(n)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const free = numbers.map((n) => `/dev/loop${n}`).filter((d) => !used.has(d));
+  let next = Math.max(-1, ...numbers, ...attached.map((l) => Number(/(\d+)$/.exec(l.name)?.[1] ?? -1))) + 1;
+  while (free.length < count) free.push(`/dev/loop${next++}`);
+  return free.slice(0, count);
+}

@@ -304,9 +304,9 @@ export function lvchangeActivateArgv(vg: string, lv: string, ignoreSkipFlag: boo
   return ['lvchange', '-ay', ...(ignoreSkipFlag ? ['-K'] : []), `${vg}/${lv}`];
 }
 
-/** Extend by extents (`+100%FREE`) or by size (`+10G`, bytes given). */
-export function lvextendArgv(vg: string, lv: string, by: { percentFree: number } | { bytes: number }): Argv {
-  const size = 'percentFree' in by ? ['-l', `+${by.percentFree}%FREE`] : ['-L', `+${by.bytes}b`];
+/** Extend by a number of extents, by percent of the VG's free space, or by bytes. */
+export function lvextendArgv(vg: string, lv: string, by: { extents: number } | { percentFree: number } | { bytes: number }): Argv {
+  const size = 'extents' in by ? ['-l', `+${by.extents}`] : 'percentFree' in by ? ['-l', `+${by.percentFree}%FREE`] : ['-L', `+${by.bytes}b`];
   return ['lvextend', ...size, `${vg}/${lv}`];
 }
 

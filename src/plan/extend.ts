@@ -1,0 +1,130 @@
+/**
+ * `extend DEV…`: grow a direct-lvm pool with new disks — the same disk preflight as init-direct,
+ * `vgextend`, then `lvextend` of the pool's data (or, with --metadata, its metadata), keeping room
+ * for the metadata and its spare to grow later.
+ */
+import { RefusedError } from '../errors.js';
+import { formatBytes } from '../units.js';
+import { wipefsAllArgv } from '../system/blockdev.js';
+import { lvextendArgv, lvextendMetadataArgv, pvcreateArgv, vgextendArgv, type LogicalVolume } from '../system/lvm.js';
+import type { DiskFacts, LvmState } from '../probe/state.js';
+import { volatileStateKeys } from '../probe/state.js';
+import { checkDisks } from './disks.js';
+import { checkStep, execStep } from './steps.js';
+import { fingerprint, planFormatVersion, type Note, type Plan, type Step } from './types.js';
+
+export interface ExtendState {
+  missingTools: string[];
+  disks: DiskFacts[];
+  lvm: LvmState;
+}
+
+export interface ExtendOptions {
+  devices: string[];
+  vg: string | undefined;
+  pool: string | undefined;
+  /** Grow data by this many bytes instead of by all the room the new disks bring. */
+  sizeBytes: number | undefined;
+  /** Grow metadata by this many bytes (instead of data). */
+  metadataBytes: number | undefined;
+  force: boolean;
+}
+
+/** LVM puts the first extent 1 MiB into a new PV (its default data alignment). */
+const pvDataOffset = 1024 ** 2;
+/** The largest thin-pool metadata LVM uses (lvmthin(7)). */
+const maxMetadataBytes = Math.floor(15.81 * 1024 ** 3);
+
+export function selectThinPool(lvs: readonly LogicalVolume[], vg: string | undefined, pool: string | undefined): LogicalVolume {
+  const pools = lvs.filter((l) => l.attr.isThinPool && (vg === undefined || l.vgName === vg) && (pool === undefined || l.name === pool));
+  if (pools.length === 1) return pools[0]!;
+  const which = [vg && `VG ${vg}`, pool && `pool ${pool}`].filter(Boolean).join(', ');
+  if (pools.length === 0) {
+    throw new RefusedError(`there is no LVM thin pool${which ? ` matching ${which}` : ''} on this host: \`dmctl status\` lists the pools (create one with \`dmctl init-direct\`)`);
+  }
+  throw new RefusedError(`there are ${pools.length} LVM thin pools (${pools.map((p) => `${p.vgName}/${p.name}`).join(', ')}): choose one with --vg and --pool`);
+}
+
+export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
+  const problems = state.missingTools.map((t) => `${t} is not installed: install ${t === 'lvm' ? 'lvm2' : 'util-linux'} first`);
+  if (problems.length > 0) throw new RefusedError(problems.join('\n'));
+  const pool = selectThinPool(state.lvm.lvs, options.vg, options.pool);
+  const vg = state.lvm.vgs.find((g) => g.name === pool.vgName)!;
+  const ref = `${pool.vgName}/${pool.name}`;
+  const disks = checkDisks(state.disks, state.lvm, pool.vgName, options.force);
+  problems.push(...disks.problems);
+  if (problems.length > 0) throw new RefusedError(problems.join('\n'));
+
+  const extent = vg.extentSizeBytes;
+  const newDisks = disks.paths.filter((p) => !disks.inTargetVg.includes(p));
+  const notes: Note[] = [];
+  const steps: Step[] = [];
+  if (newDisks.length === 0) {
+    notes.push({ level: 'info', text: `${disks.paths.join(', ')} ${disks.paths.length > 1 ? 'are' : 'is'} already in VG ${pool.vgName}: nothing to add (grow the pool further with lvextend)` });
+    return finish(state, ref, steps, notes);
+  }
+  const newExtents = newDisks.reduce((sum, path) => {
+    const pv = state.lvm.pvs.find((p) => p.name === path);
+    const bytes = pv ? pv.sizeBytes : Math.max(0, (state.disks.find((d) => d.path === path)?.block?.sizeBytes ?? 0) - pvDataOffset);
+    return sum + Math.floor(bytes / extent);
+  }, 0);
+  const freeExtents = vg.freeExtentCount + newExtents;
+  const metadataBytes = pool.metadataSizeBytes ?? 0;
+  // Keep room to double the metadata later: the metadata LV and its spare grow together.
+  const reserveExtents = 2 * Math.ceil(metadataBytes / extent);
+
+  for (const w of disks.wipe) {
+    steps.push(execStep(`wipefs-${w.path.split('/').pop()}`, `Erase the ${w.signatures.join(', ')} signature on ${w.path}`, wipefsAllArgv(w.path),
+      `--force: ${w.path} carries ${w.signatures.join(', ')}; everything on it is lost.`, true));
+  }
+  const toCreate = disks.pvcreate.filter((p) => newDisks.includes(p));
+  if (toCreate.length > 0) {
+    steps.push(execStep('pvcreate', `Make ${toCreate.join(', ')} LVM physical volume${toCreate.length > 1 ? 's' : ''}`, pvcreateArgv(toCreate),
+      'Writes an LVM label on the disk: whatever was on it is no longer reachable.', true));
+  }
+  steps.push(execStep('vgextend', `Add ${newDisks.join(', ')} to VG ${pool.vgName}`, vgextendArgv(pool.vgName, newDisks), `${newExtents} extents (${formatBytes(newExtents * extent)}) more for the pool.`));
+
+  const sizeCheck = (expected: number, field: 'lv_size' | 'lv_metadata_size', title: string) =>
+    checkStep('verify-size', title, ['lvs', '--noheadings', '--units', 'b', '--nosuffix', '-o', field, ref], { equals: String(expected) }, 'LVM must report the new size.');
+
+  if (options.metadataBytes !== undefined) {
+    const add = Math.ceil(options.metadataBytes / extent) * extent;
+    if (metadataBytes + add > maxMetadataBytes) {
+      throw new RefusedError(`metadata would be ${metadataBytes + add} bytes, more than a thin pool can use (15.81 GiB): give a smaller --metadata`);
+    }
+    if (2 * (add / extent) > freeExtents) {
+      throw new RefusedError(`growing metadata by ${add} bytes needs twice that free (the spare metadata LV grows too), and VG ${pool.vgName} will have ${freeExtents * extent} bytes: add a larger disk`);
+    }
+    steps.push(
+      execStep('lvextend-metadata', `Grow ${ref}'s metadata by ${formatBytes(add)}`, lvextendMetadataArgv(pool.vgName, pool.name, add), 'Running out of metadata needs an offline repair; growing it online does not.'),
+      sizeCheck(metadataBytes + add, 'lv_metadata_size', `Verify ${ref}'s metadata is ${metadataBytes + add} bytes`),
+    );
+    notes.push({ level: 'info', text: `metadata: ${formatBytes(metadataBytes)} → ${formatBytes(metadataBytes + add)}` });
+  } else {
+    const addExtents = options.sizeBytes !== undefined ? Math.ceil(options.sizeBytes / extent) : freeExtents - reserveExtents;
+    if (addExtents <= 0) {
+      notes.push({ level: 'warning', text: `the new disk${newDisks.length > 1 ? 's bring' : ' brings'} no more than the room kept for metadata growth: the pool's data does not grow (autoextend and --metadata can use the space)` });
+    } else if (addExtents > freeExtents) {
+      throw new RefusedError(`--size needs ${addExtents * extent} bytes but VG ${pool.vgName} will have ${freeExtents * extent} free: give a smaller --size or add more disks`);
+    } else {
+      steps.push(
+        execStep('lvextend', `Grow ${ref} by ${formatBytes(addExtents * extent)}`, lvextendArgv(pool.vgName, pool.name, { extents: addExtents }),
+          options.sizeBytes !== undefined ? 'As asked with --size.' : `All the new room but ${formatBytes(reserveExtents * extent)} kept free, so metadata and its spare can grow later.`),
+        sizeCheck(pool.sizeBytes + addExtents * extent, 'lv_size', `Verify ${ref} is ${pool.sizeBytes + addExtents * extent} bytes`),
+      );
+      notes.push({ level: 'info', text: `pool data: ${formatBytes(pool.sizeBytes)} → ${formatBytes(pool.sizeBytes + addExtents * extent)}` });
+    }
+  }
+  return finish(state, ref, steps, notes);
+}
+
+function finish(state: ExtendState, ref: string, steps: Step[], notes: Note[]): Plan {
+  return {
+    formatVersion: planFormatVersion,
+    command: 'extend',
+    target: ref,
+    basis: fingerprint(state, volatileStateKeys),
+    steps,
+    notes,
+  };
+}

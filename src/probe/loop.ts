@@ -1,0 +1,95 @@
+/** Probes for loop pools (init-loop, resize-loop), reactivate and extend. Read-only, fail closed. */
+import { dmNamesQuery, thinPoolStatusesQuery, thinPoolTablesQuery } from '../system/dmsetup.js';
+import { runQuery } from '../system/exec.js';
+import { losetupListQuery } from '../system/losetup.js';
+import { lvsQuery } from '../system/lvm.js';
+import { poolRecordDir, poolRecordPath } from '../system/pool-record.js';
+import { systemdRuntimeDir } from '../system/systemd.js';
+import type { InitLoopOptions, InitLoopState, LoopPoolState } from '../plan/init-loop.js';
+import { loopFiles, loopTools } from '../plan/init-loop.js';
+import type { ResizeLoopState } from '../plan/resize-loop.js';
+import { loopPools } from '../plan/resize-loop.js';
+import type { ReactivateState } from '../plan/reactivate.js';
+import { unitPath, unitWantsLink } from '../plan/reactivate.js';
+import type { ExtendOptions, ExtendState } from '../plan/extend.js';
+import { isDeviceMapperLoaded, missingTools, probeConsumer, probeDisks, probeLvm, type ProbeContext } from './probe.js';
+
+export async function probeLoopPools(ctx: ProbeContext, tools: readonly string[] = loopTools): Promise<LoopPoolState> {
+  const missing = await missingTools(ctx, tools);
+  const deviceMapperLoaded = await isDeviceMapperLoaded(ctx);
+  const canAskDm = deviceMapperLoaded && !missing.includes('dmsetup');
+  const [dmNames, tables, statuses, loops, devEntries] = await Promise.all([
+    canAskDm ? runQuery(ctx.executor, dmNamesQuery()) : [],
+    canAskDm ? runQuery(ctx.executor, thinPoolTablesQuery()) : [],
+    canAskDm ? runQuery(ctx.executor, thinPoolStatusesQuery()) : [],
+    missing.includes('losetup') ? [] : runQuery(ctx.executor, losetupListQuery()),
+    ctx.files.listDir('/dev').then((e) => e ?? []),
+  ]);
+  return {
+    missingTools: missing,
+    deviceMapperLoaded,
+    dmNames,
+    thinPools: tables.map(({ name, table }) => ({ name, table, status: statuses.find((s) => s.name === name)?.status })),
+    loops,
+    devEntries: devEntries.filter((e) => /^loop\d+$/.test(e)),
+  };
+}
+
+export async function probeInitLoop(ctx: ProbeContext, options: InitLoopOptions): Promise<InitLoopState> {
+  const files = loopFiles(options.dir);
+  const [base, dataFileBytes, metadataFileBytes, freeBytes, record, consumer] = await Promise.all([
+    probeLoopPools(ctx),
+    ctx.files.fileSize(files.data),
+    ctx.files.fileSize(files.metadata),
+    ctx.files.freeBytes(options.dir),
+    ctx.files.readText(poolRecordPath(options.pool)),
+    probeConsumer(ctx, options.consumer),
+  ]);
+  return { ...base, dataFileBytes, metadataFileBytes, freeBytes, record, consumer };
+}
+
+export async function probeResizeLoop(ctx: ProbeContext): Promise<ResizeLoopState> {
+  const base = await probeLoopPools(ctx, ['losetup', 'dmsetup', 'truncate']);
+  const files = loopPools(base).flatMap((p) => [p.data.backingFile, p.metadata.backingFile]).filter((f): f is string => !!f);
+  const sizes = await Promise.all(files.map(async (f) => [f, await ctx.files.fileSize(f), await ctx.files.freeBytes(f)] as const));
+  return {
+    ...base,
+    fileBytes: Object.fromEntries(sizes.map(([f, size]) => [f, size])),
+    freeBytes: Object.fromEntries(sizes.map(([f, , free]) => [f, free])),
+  };
+}
+
+export async function probeReactivate(ctx: ProbeContext): Promise<ReactivateState> {
+  const lvmInstalled = (await ctx.files.which('lvm')) !== undefined;
+  const [base, lvs, recordNames, systemd, unitFile, unitEnabled] = await Promise.all([
+    probeLoopPools(ctx, ['losetup', 'dmsetup']),
+    lvmInstalled ? runQuery(ctx.executor, lvsQuery()) : [],
+    ctx.files.listDir(poolRecordDir).then((e) => (e ?? []).filter((n) => n.endsWith('.json')).sort()),
+    ctx.files.exists(systemdRuntimeDir),
+    ctx.files.readText(unitPath),
+    ctx.files.exists(unitWantsLink),
+  ]);
+  const records: Record<string, string> = {};
+  for (const name of recordNames) {
+    const text = await ctx.files.readText(`${poolRecordDir}/${name}`);
+    if (text !== undefined) records[`${poolRecordDir}/${name}`] = text;
+  }
+  const paths = Object.values(records).flatMap((text) => {
+    try {
+      const r = JSON.parse(text) as { dataFile?: unknown; metadataFile?: unknown };
+      return [r.dataFile, r.metadataFile].filter((f): f is string => typeof f === 'string');
+    } catch {
+      return [];
+    }
+  });
+  const fileBytes = Object.fromEntries(await Promise.all(paths.map(async (f) => [f, await ctx.files.fileSize(f)] as const)));
+  return { ...base, lvs, lvmInstalled, records, fileBytes, systemd, unitFile, unitEnabled };
+}
+
+export async function probeExtend(ctx: ProbeContext, options: ExtendOptions): Promise<ExtendState> {
+  const missing = await missingTools(ctx, ['lvm', 'wipefs', 'lsblk']);
+  if (missing.includes('lvm')) return { missingTools: missing, disks: [], lvm: { pvs: [], vgs: [], lvs: [] } };
+  const lvm = await probeLvm(ctx);
+  const disks = await probeDisks(ctx, options.devices, lvm, options.vg ?? '');
+  return { missingTools: missing, disks, lvm };
+}

@@ -1,0 +1,34 @@
+/**
+ * dmctl's record of a loop pool it built: its files and table parameters, so that `resize-loop` and
+ * `reactivate` can find and rebuild the pool after a reboot (loop devices and dm tables do not survive
+ * one). One small JSON file per pool under /var/lib/dmctl/pools/.
+ */
+import { z } from 'zod';
+
+export const poolRecordDir = '/var/lib/dmctl/pools';
+
+export const PoolRecordSchema = z.object({
+  formatVersion: z.literal(1),
+  kind: z.literal('loop'),
+  /** The dm device name. */
+  name: z.string().min(1),
+  dataFile: z.string().startsWith('/'),
+  metadataFile: z.string().startsWith('/'),
+  /** Thin-pool block size in 512-byte sectors. */
+  blockSectors: z.number().int().positive(),
+  lowWaterMarkBlocks: z.number().int().nonnegative(),
+  features: z.array(z.string()),
+});
+export type PoolRecord = z.infer<typeof PoolRecordSchema>;
+
+export function poolRecordPath(name: string): string {
+  return `${poolRecordDir}/${name}.json`;
+}
+
+export function formatPoolRecord(record: PoolRecord): string {
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+export function parsePoolRecord(text: string): PoolRecord {
+  return PoolRecordSchema.parse(JSON.parse(text));
+}
