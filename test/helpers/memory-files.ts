@@ -7,6 +7,10 @@ export interface MemoryTree {
   blockDevices?: string[];
   symlinks?: Record<string, string>;
   programs?: string[];
+  /** Sizes of (sparse) files by path. */
+  sizes?: Record<string, number>;
+  /** Free bytes of the filesystem, for every path. */
+  free?: number;
 }
 
 export class MemoryFiles implements HostFiles {
@@ -15,6 +19,8 @@ export class MemoryFiles implements HostFiles {
   readonly blockDevices: Set<string>;
   readonly symlinks: Map<string, string>;
   readonly programs: Set<string>;
+  readonly sizes: Map<string, number>;
+  free: number;
   readonly writes: Array<{ path: string; content: string; mode: number }> = [];
   readonly log: string[] = [];
 
@@ -24,13 +30,21 @@ export class MemoryFiles implements HostFiles {
     this.blockDevices = new Set(tree.blockDevices ?? []);
     this.symlinks = new Map(Object.entries(tree.symlinks ?? {}));
     this.programs = new Set(tree.programs ?? []);
+    this.sizes = new Map(Object.entries(tree.sizes ?? {}));
+    this.free = tree.free ?? 50 * 1024 ** 3;
+  }
+  async fileSize(file: string) {
+    return this.sizes.get(file) ?? this.files.get(file)?.length;
+  }
+  async freeBytes(_file: string) {
+    return this.free;
   }
 
   async readText(file: string) {
     return this.files.get(file);
   }
   async exists(file: string) {
-    return this.files.has(file) || this.dirs.has(file) || this.blockDevices.has(file) || this.symlinks.has(file);
+    return this.files.has(file) || this.sizes.has(file) || this.dirs.has(file) || this.blockDevices.has(file) || this.symlinks.has(file);
   }
   async realpath(file: string) {
     const target = this.symlinks.get(file) ?? file;
