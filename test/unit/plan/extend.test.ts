@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { RefusedError } from '../../../src/errors.js';
+import { planExtend, type ExtendOptions, type ExtendState } from '../../../src/plan/extend.js';
+import { lsblkQuery, wipefsListQuery } from '../../../src/system/blockdev.js';
+import { lvsQuery, pvsQuery, vgsQuery } from '../../../src/system/lvm.js';
+import { guest, host } from '../../helpers/fixtures.js';
+
+/** docker/thinpool on /dev/ubda (recorded), plus a fresh 100 MiB /dev/loop0 (recorded on this host). */
+function state(): ExtendState {
+  return {
+    missingTools: [],
+    disks: [{
+      requested: '/dev/loop0',
+      path: '/dev/loop0',
+      isBlockDevice: true,
+      block: lsblkQuery(['/dev/loop0']).parse(host('lsblk-loop-fresh.txt'))[0],
+      signatures: wipefsListQuery('/dev/loop0').parse(host('wipefs-fresh.txt')),
+    }],
+    lvm: { pvs: pvsQuery().parse(guest('pvs-pool.txt')), vgs: vgsQuery().parse(guest('vgs-pool.txt')), lvs: lvsQuery().parse(guest('lvs-pool.txt')) },
+  };
+}
+const options = (o: Partial<ExtendOptions> = {}): ExtendOptions => ({ devices: ['/dev/loop0'], vg: undefined, pool: undefined, sizeBytes: undefined, metadataBytes: undefined, force: false, ...o });
+const ids = (p: { steps: Array<{ id: string }> }) => p.steps.map((s) => s.id);
+const mib = 1024 ** 2;
+
+describe('extend', () => {
+  it('adds the disk, then grows data by the new room minus room to double the metadata', () => {
+    const plan = planExtend(state(), options());
+    expect(ids(plan)).toEqual(['pvcreate', 'vgextend', 'lvextend', 'verify-size']);
+    expect((plan.steps[1]!.action as { argv: string[] }).argv).toEqual(['vgextend', 'docker', '/dev/loop0']);
+    // VG free: 9 extents; the disk: (100 MiB - 1 MiB) / 4 MiB = 24 extents; reserve: 2 × 8 MiB of metadata = 4 extents.
+    expect((plan.steps[2]!.action as { argv: string[] }).argv).toEqual(['lvextend', '-l', '+29', 'docker/thinpool']);
+    expect(plan.steps[3]!.action).toMatchObject({ argv: ['lvs', '--noheadings', '--units', 'b', '--nosuffix', '-o', 'lv_size', 'docker/thinpool'], expect: { equals: String(1015021568 + 29 * 4 * mib) } });
+    expect(plan.notes[0]!.text).toBe('pool data: 968 MiB → 1.06 GiB');
+  });
+
+  it('--size grows by whole extents, and refuses more than there will be', () => {
+    const plan = planExtend(state(), options({ sizeBytes: 10 * mib }));
+    expect((plan.steps[2]!.action as { argv: string[] }).argv).toEqual(['lvextend', '-l', '+3', 'docker/thinpool']);
+    expect(() => planExtend(state(), options({ sizeBytes: 1024 * mib }))).toThrow(/--size needs .* but VG docker will have/);
+  });
+
+  it('--metadata grows the metadata LV and verifies its size', () => {
+    const plan = planExtend(state(), options({ metadataBytes: 16 * mib }));
+    expect(plan.steps[2]!.action).toEqual({ kind: 'exec', argv: ['lvextend', '--poolmetadatasize', `+${16 * mib}b`, 'docker/thinpool'] });
+    expect(plan.steps[3]!.action).toMatchObject({ argv: expect.arrayContaining(['lv_metadata_size']), expect: { equals: String(24 * mib) } });
+  });
+
+  it('nothing to do when the disk is already in the VG', () => {
+    const s = state();
+    s.disks = [{ requested: '/dev/ubda', path: '/dev/ubda', isBlockDevice: true, block: undefined, signatures: undefined }];
+    const plan = planExtend(s, options({ devices: ['/dev/ubda'] }));
+    expect(plan.steps).toEqual([]);
+  });
+
+  it('the same disk preflight as init-direct', () => {
+    const s = state();
+    s.disks[0]!.signatures = wipefsListQuery('/dev/loop0').parse(host('wipefs-ext4.txt'));
+    expect(() => planExtend(s, options())).toThrow(/carries a signature \(ext4\).*--force/);
+    expect(ids(planExtend(s, options({ force: true })))[0]).toBe('wipefs-loop0');
+  });
+
+  it('refuses when there is no pool, or more than one', () => {
+    const none = state();
+    none.lvm.lvs = [];
+    expect(() => planExtend(none, options())).toThrow(RefusedError);
+    const two = state();
+    two.lvm.lvs = [...two.lvm.lvs, { ...two.lvm.lvs[0]!, vgName: 'other' }];
+    expect(() => planExtend(two, options())).toThrow(/2 LVM thin pools \(docker\/thinpool, other\/thinpool\): choose one with --vg/);
+    expect(ids(planExtend(two, options({ vg: 'docker' })))).toContain('vgextend');
+  });
+});
