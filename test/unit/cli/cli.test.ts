@@ -206,3 +206,41 @@ describe('dmctl basics', () => {
     expect(version.stdout).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
+
+describe('the other subcommands refuse bad input before probing (exit 3, one line)', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['resize-loop', 'lots'], /SIZE: "lots" is not a size/],
+    [['resize-loop', '+0G'], /SIZE: "\+0G" is not a size to grow to/],
+    [['resize-loop', '512'], /SIZE: "512" has no unit/],
+    [['init-loop', '--metadata-size', '1M'], /metadata size must be between 2M and 16G/],
+    [['init-loop', '--data-size', '1M'], /data size must be at least 64M/],
+    [['init-loop', '--pool', 'a/b'], /--pool is a device-mapper name/],
+    [['init-loop', '--dir', 'relative/dir'], /--dir must be an absolute path/],
+    [['init-loop', '--consumer', 'k8s'], /consumer must be docker, containerd or none/],
+    [['extend', '/dev/x', '--size', '1G', '--metadata', '1G'], /give one of them/],
+    [['extend', '/dev/x', '--metadata', '1'], /no unit/],
+  ];
+  for (const [args, message] of cases) {
+    it(args.join(' '), async () => {
+      const r = await dmctl([...args, '--dry-run'], { executor: new FakeExecutor() });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.executor.calls).toEqual([]);
+    });
+  }
+});
+
+describe('dmctl init-loop --dry-run on a host without device-mapper', () => {
+  it('plans loading the module first and touches nothing', async () => {
+    const executor = new FakeExecutor()
+      .on(['losetup', '--json', '--list', '-O', 'NAME,BACK-FILE,MAJ:MIN,SIZELIMIT,OFFSET,RO'], { stdout: '' })
+      .on(['dockerd', '--version'], { stdout: host('dockerd-version.txt') });
+    const files = new MemoryFiles({ programs: ['losetup', 'dmsetup', 'truncate', 'dd', 'dockerd'], dirs: { '/dev': ['loop0', 'loop1', 'loop-control'] }, files: { '/proc/devices': 'Block devices:\n  7 loop\n' } });
+    const r = await dmctl(['init-loop', '--dry-run'], { executor, files });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/1\. Load the dm-thin-pool kernel module\s+\$ modprobe dm_thin_pool/);
+    expect(r.stdout).toContain("$ dmsetup create dmctl-pool --table '0 209715200 thin-pool /dev/loop1 /dev/loop0 128 32768 1 skip_block_zeroing'");
+    expect([...executor.commands].sort()).toEqual(['dockerd --version', 'losetup --json --list -O NAME,BACK-FILE,MAJ:MIN,SIZELIMIT,OFFSET,RO']);
+  });
+});
