@@ -55,7 +55,7 @@ export interface PoolReport {
   monitoring: 'monitored' | 'not monitored' | 'n/a' | 'unknown';
   autoextend: { threshold: number; percent: number; source: string; enabled: boolean } | undefined;
   vgFreeBytes: number | undefined;
-  thinVolumes: number | undefined;
+  thinLvs: number | undefined;
   devices: { data: string; metadata: string; dataFile?: string; metadataFile?: string } | undefined;
   warnings: Warning[];
 }
@@ -116,7 +116,7 @@ export function buildStatus(state: StatusState): StatusReport {
         enabled: threshold < 100 && percent > 0,
       },
       vgFreeBytes: lv.vgFreeBytes,
-      thinVolumes: state.lvs.filter((t) => t.vgName === lv.vgName && t.poolLv === lv.name && t.attr.isThinVolume).length,
+      thinLvs: state.lvs.filter((t) => t.vgName === lv.vgName && t.poolLv === lv.name && t.attr.isThinVolume).length,
       devices: undefined,
       warnings: [],
     });
@@ -138,7 +138,7 @@ export function buildStatus(state: StatusState): StatusReport {
       monitoring: 'n/a',
       autoextend: undefined,
       vgFreeBytes: undefined,
-      thinVolumes: undefined,
+      thinLvs: undefined,
       devices: {
         data: byMajMin(table.dataDevice)?.name ?? table.dataDevice,
         metadata: byMajMin(table.metadataDevice)?.name ?? table.metadataDevice,
@@ -196,7 +196,9 @@ function warningsFor(pool: PoolReport): Warning[] {
       const next = Math.ceil((pool.sizeBytes * pool.autoextend.percent) / 100);
       if (pool.vgFreeBytes === 0) {
         w.push({ code: 'vg-full', message: `volume group ${pool.vg} has no free extents, so autoextend cannot grow the pool: add a disk (vgextend ${pool.vg} DEV, or dmctl extend DEV)` });
-      } else if (pool.vgFreeBytes < next) {
+      } else if (pool.vgFreeBytes < next && (pool.data?.percent ?? 0) >= pool.autoextend.threshold - 20) {
+        // Only worth a warning once the pool approaches its threshold: right after `extend` gives the
+        // pool all new room, the VG is short of a full step by design.
         w.push({ code: 'vg-low', message: `volume group ${pool.vg} has less free space than one autoextend step needs (${pool.autoextend.percent}% of the pool): add a disk soon` });
       }
     }

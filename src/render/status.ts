@@ -24,7 +24,7 @@ function poolBlock(p: PoolReport, style: ChalkInstance): string[] {
     `chunk ${formatBytes(p.chunkSizeBytes)}`,
     `transaction ${p.transactionId ?? '—'}`,
     `when full: ${p.whenFull ?? '—'}`,
-    ...(p.thinVolumes !== undefined ? [`${p.thinVolumes} thin volume${p.thinVolumes === 1 ? '' : 's'}`] : []),
+    ...(p.thinLvs !== undefined ? [`${p.thinLvs} thin LV${p.thinLvs === 1 ? '' : 's'}`] : []),
   ];
   lines.push(`  ${facts.join(' · ')}`);
   if (p.kind === 'lvm') {

@@ -124,6 +124,6 @@ rec status-json dmctl --json status
     expect(after, s.transcript).toBeGreaterThan(before);
     const [pool] = JSON.parse((await s.get('status-json')).out).pools;
     expect(pool.sizeBytes).toBe(after);
-    expect(pool.thinVolumes).toBe(1);
+    expect(pool.thinLvs).toBe(1);
   });
 });

@@ -39,19 +39,22 @@ describe('status', () => {
       monitoring: 'monitored',
       autoextend: { threshold: 80, percent: 20, source: 'profile docker-thinpool', enabled: true },
       vgFreeBytes: 37748736,
-      thinVolumes: 0,
+      thinLvs: 0,
     });
   });
 
   it('reads usage from VG-POOL-tpool once thin volumes exist', () => {
     const [pool] = buildStatus(state('pool-used')).pools;
-    expect(pool).toMatchObject({ transactionId: 1, data: { usedBytes: 128 * 524288, percent: 6.61 }, thinVolumes: 1 });
+    expect(pool).toMatchObject({ transactionId: 1, data: { usedBytes: 128 * 524288, percent: 6.61 }, thinLvs: 1 });
   });
 
-  it('warns that the VG has too little room for the next autoextend step', () => {
-    const [pool] = buildStatus(state('pool')).pools;
-    // 36 MiB free, one step is 20% of 968 MiB.
-    expect(pool!.warnings.map((w) => w.code)).toEqual(['vg-low']);
+  it('warns that the VG has too little room for the next autoextend step once the pool nears its threshold', () => {
+    // 36 MiB free, one step is 20% of 968 MiB: fine while the pool is empty…
+    expect(buildStatus(state('pool')).pools[0]!.warnings).toEqual([]);
+    // …a warning at 65% used (threshold 80).
+    const s = state('pool');
+    s.dmStatuses = s.dmStatuses.map((d) => ({ ...d, status: { ...d.status, usedDataBlocks: 1260 } as typeof d.status }));
+    expect(buildStatus(s).pools[0]!.warnings.map((w) => w.code)).toEqual(['vg-low']);
   });
 
   it('an inactive pool: no usage, a warning with the command that fixes it', () => {
