@@ -3,25 +3,18 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { ZodError } from 'zod';
 import { DmctlError, ExitCode } from './errors.js';
 import type { CliContext, GlobalOptions } from './commands/context.js';
-import { initDirectCommand } from './commands/init-direct.js';
-import { statusCommand } from './commands/status.js';
-import { initLoopCommand } from './commands/init-loop.js';
-import { resizeLoopCommand } from './commands/resize-loop.js';
-import { extendCommand } from './commands/extend.js';
-import { reactivateCommand } from './commands/reactivate.js';
-import { describeZodError } from './commands/parse.js';
-import { createExecaExecutor } from './system/execa-executor.js';
+import { commands } from './commands/definitions.js';
 import { createHostFiles } from './system/files.js';
+import type { Executor } from './system/exec.js';
 
 export const version = '0.1.0';
 
 function defaultContext(): CliContext {
   const stdin = process.stdin;
   return {
-    executor: createExecaExecutor(),
+    executor: lazyExecaExecutor(),
     files: createHostFiles(),
     uid: process.getuid?.() ?? 0,
     env: process.env,
@@ -92,12 +85,7 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
       exitCode = await action(global, cmd);
     };
 
-  program.addCommand(initLoopCommand(run, ctx));
-  program.addCommand(initDirectCommand(run, ctx));
-  program.addCommand(extendCommand(run, ctx));
-  program.addCommand(resizeLoopCommand(run, ctx));
-  program.addCommand(reactivateCommand(run, ctx));
-  program.addCommand(statusCommand(run, ctx));
+  for (const command of commands(run, ctx)) program.addCommand(command);
   for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
 
   try {
@@ -108,14 +96,38 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
   }
 }
 
+/** execa is the heaviest dependency: load it on the first command run, not at start-up. */
+function lazyExecaExecutor(): Executor {
+  let real: Promise<Executor> | undefined;
+  return {
+    async run(argv, options) {
+      real ??= import('./system/execa-executor.js').then((m) => m.createExecaExecutor());
+      return (await real).run(argv, options);
+    },
+  };
+}
+
+interface Issue {
+  path: PropertyKey[];
+  message: string;
+}
+
+/** `--thin-percent: must be between 1 and 99`: the option in its command-line spelling, then the problem. */
+function describeIssue(issue: Issue | undefined): string {
+  if (!issue) return 'invalid input';
+  const where = issue.path.length > 0 ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ` : '';
+  return `${where}${issue.message}`;
+}
+
 function report(error: unknown, stderr: { write(text: string): void }): number {
   if (error instanceof CommanderError) {
     // Help and version are "errors" to commander; usage mistakes are refusals (exit 3).
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
     return ExitCode.refused;
   }
-  if (error instanceof ZodError) {
-    stderr.write(`dmctl: error: ${describeZodError(error)}\n`);
+  if (error instanceof Error && error.name === 'ZodError' && 'issues' in error) {
+    // Bad input: zod is loaded only by the command that ran, so it is recognised by shape here.
+    stderr.write(`dmctl: error: ${describeIssue((error as { issues: Issue[] }).issues[0])}\n`);
     return ExitCode.refused;
   }
   if (error instanceof DmctlError) {

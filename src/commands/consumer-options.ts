@@ -1,12 +1,5 @@
-/** Consumer options shared by init-direct and init-loop: flags, their schema and defaults. */
-import type { Command } from 'commander';
+/** The schema of the consumer options shared by init-direct and init-loop. */
 import { z } from 'zod';
-
-export const consumerDefaults = {
-  consumer: 'docker',
-  baseImageSize: '10GB',
-  containerdRootPath: '/var/lib/containerd/io.containerd.snapshotter.v1.devmapper',
-} as const;
 
 const storageOpt = z.string().regex(/^dm\.[a-z_]+=\S+$/, 'a storage option looks like dm.basesize=20G (KEY=VALUE, a dm.* key)');
 
@@ -22,15 +15,3 @@ export const consumerOptionFields = {
   containerdRootPath: z.string().startsWith('/', 'the containerd root path must be absolute'),
 };
 
-export function addConsumerOptions(cmd: Command, dockerManagedHelp: string): Command {
-  const collect = (value: string, previous: string[]) => [...previous, value];
-  return cmd
-    .option('--consumer <kind>', 'who uses the pool: docker, containerd or none', consumerDefaults.consumer)
-    .option('--docker-managed', dockerManagedHelp)
-    .option('--storage-opt <key=value>', 'extra Docker storage option, repeatable (e.g. dm.basesize=20G)', collect, [] as string[])
-    .option('--min-free-space <pct>', 'Docker dm.min_free_space, e.g. 10%')
-    .option('--base-image-size <size>', 'containerd base_image_size', consumerDefaults.baseImageSize)
-    .option('--containerd-root-path <dir>', 'containerd devmapper root_path', consumerDefaults.containerdRootPath);
-}
-
-export type RunAction = (action: (global: import('./context.js').GlobalOptions, cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>;

@@ -1,12 +1,12 @@
 /** `dmctl init-direct DEV…`: options schema → probe → plan → the shared show/apply flow. */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { z } from 'zod';
-import { planInitDirect, initDirectDefaults, type InitDirectOptions } from '../plan/init-direct.js';
+import { planInitDirect, type InitDirectOptions } from '../plan/init-direct.js';
 import { probeInitDirect } from '../probe/probe.js';
-import type { CliContext } from './context.js';
+import type { CliContext, GlobalOptions } from './context.js';
 import { showAndApply } from './flow.js';
 import { intArg, lvmName, sizeArg } from './parse.js';
-import { addConsumerOptions, consumerOptionFields, type RunAction } from './consumer-options.js';
+import { consumerOptionFields } from './consumer-options.js';
 
 export const InitDirectOptionsSchema = z
   .object({
@@ -28,49 +28,27 @@ export const InitDirectOptionsSchema = z
     path: ['thinpPercent'],
   });
 
-export function initDirectCommand(run: RunAction, ctx: () => CliContext): Command {
-  const cmd = new Command('init-direct')
-    .summary('build a production thin pool on whole disks (direct-lvm) and hand it to Docker or containerd')
-    .description(
-      'Build a thin pool on one or more whole, empty disks (LVM direct-lvm, the Docker guide\'s production setup):\n' +
-        'pvcreate, vgcreate, data + metadata LVs, lvconvert into a thin pool, an autoextend profile, dmeventd\n' +
-        'monitoring (verified), then the consumer\'s configuration. Shows the plan first; re-running plans nothing.',
-    )
-    .argument('<devices...>', 'whole disks, e.g. /dev/xvdf (symlinks such as /dev/disk/by-id/… are resolved)')
-    .option('--vg <name>', 'volume group to create', initDirectDefaults.vg)
-    .option('--pool <name>', 'thin pool LV name', initDirectDefaults.pool)
-    .option('--thinp-percent <n>', 'data LV size in percent of the VG (dm.thinp_percent)', String(initDirectDefaults.thinpPercent))
-    .option('--thinp-metapercent <n>', 'metadata LV size in percent of the VG (dm.thinp_metapercent)', String(initDirectDefaults.thinpMetaPercent))
-    .option('--autoextend-threshold <n>', 'grow the pool when data use passes this percent (50-99)', String(initDirectDefaults.autoextendThreshold))
-    .option('--autoextend-percent <n>', 'grow by this percent of the pool (1-100)', String(initDirectDefaults.autoextendPercent))
-    .option('--chunk-size <size>', 'pool chunk size, a multiple of 64K from 64K to 1G', '512K')
-    .option('--force', 'erase existing filesystem/RAID/partition-table signatures on the disks (destructive)');
-  return addConsumerOptions(cmd, 'let Docker (Engine < 25) build the pool itself from daemon.json (fresh installs only)')
-    .action(
-      run(async (global, cmd) => {
-        const raw = cmd.opts();
-        const o = InitDirectOptionsSchema.parse({ ...raw, devices: cmd.args });
-        const options: InitDirectOptions = {
-          devices: o.devices,
-          vg: o.vg,
-          pool: o.pool,
-          thinpPercent: o.thinpPercent,
-          thinpMetaPercent: o.thinpMetapercent,
-          autoextendThreshold: o.autoextendThreshold,
-          autoextendPercent: o.autoextendPercent,
-          chunkSizeBytes: o.chunkSize,
-          force: o.force,
-          consumer: o.consumer,
-          dockerManaged: o.dockerManaged,
-          storageOpts: o.storageOpt,
-          minFreeSpace: o.minFreeSpace,
-          baseImageSize: o.baseImageSize,
-          containerdRootPath: o.containerdRootPath,
-        };
-        const c = ctx();
-        const state = await probeInitDirect(c, options);
-        const plan = planInitDirect(state, options);
-        return showAndApply(plan, c, global);
-      }),
-    );
+export async function runInitDirect(global: GlobalOptions, cmd: Command, c: CliContext): Promise<number> {
+  const raw = cmd.opts();
+  const o = InitDirectOptionsSchema.parse({ ...raw, devices: cmd.args });
+  const options: InitDirectOptions = {
+    devices: o.devices,
+    vg: o.vg,
+    pool: o.pool,
+    thinpPercent: o.thinpPercent,
+    thinpMetaPercent: o.thinpMetapercent,
+    autoextendThreshold: o.autoextendThreshold,
+    autoextendPercent: o.autoextendPercent,
+    chunkSizeBytes: o.chunkSize,
+    force: o.force,
+    consumer: o.consumer,
+    dockerManaged: o.dockerManaged,
+    storageOpts: o.storageOpt,
+    minFreeSpace: o.minFreeSpace,
+    baseImageSize: o.baseImageSize,
+    containerdRootPath: o.containerdRootPath,
+  };
+  const state = await probeInitDirect(c, options);
+  const plan = planInitDirect(state, options);
+  return showAndApply(plan, c, global);
 }

@@ -42,11 +42,3 @@ export const intArg = (what: string, min: number, max: number, why = '') =>
     .transform((v) => (typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v)))
     .refine((n) => Number.isInteger(n), `${what} must be a whole number`)
     .refine((n) => n >= min && n <= max, `${what} must be between ${min} and ${max}${why}`);
-
-/** Turns a zod error into the one line the operator sees. */
-export function describeZodError(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid input';
-  const where = issue.path.length > 0 ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ` : '';
-  return `${where}${issue.message}`;
-}

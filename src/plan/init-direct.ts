@@ -5,6 +5,7 @@
  * makes, so a re-run on a provisioned host plans nothing and a run that stopped half-way resumes.
  */
 import { RefusedError } from '../errors.js';
+import { initDirectDefaults } from '../defaults.js';
 import {
   autoextendProfileContent,
   lvchangeActivateArgv,
@@ -50,18 +51,7 @@ export interface InitDirectOptions {
   containerdRootPath: string;
 }
 
-export const initDirectDefaults = {
-  vg: 'docker',
-  pool: 'thinpool',
-  thinpPercent: 95,
-  thinpMetaPercent: 1,
-  autoextendThreshold: 80,
-  autoextendPercent: 20,
-  chunkSizeBytes: 512 * 1024,
-  consumer: 'docker' as ConsumerKind,
-  baseImageSize: '10GB',
-  containerdRootPath: '/var/lib/containerd/io.containerd.snapshotter.v1.devmapper',
-} as const;
+export { initDirectDefaults } from '../defaults.js';
 
 /** Tools init-direct cannot do without (checked on PATH before anything runs). */
 export const initDirectTools = ['lvm', 'thin_check', 'wipefs', 'lsblk'] as const;

@@ -65,15 +65,7 @@ export interface InitLoopOptions {
   containerdRootPath: string;
 }
 
-export const initLoopDefaults = {
-  pool: 'dmctl-pool',
-  dir: '/var/lib/dmctl/loop',
-  dataSizeBytes: 100 * 1024 ** 3,
-  metadataSizeBytes: 2 * 1024 ** 3,
-  /** 64 KiB blocks and a 2 GiB low-water mark, as Docker and containerd use. */
-  blockSectors: 128,
-  lowWaterMarkBlocks: 32768,
-} as const;
+export { initLoopDefaults } from '../defaults.js';
 
 export const loopTools = ['losetup', 'dmsetup', 'truncate', 'dd'] as const;
 
