@@ -92,6 +92,13 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
         'use, chunk size, transaction id, state, when-full policy, dmeventd monitoring, autoextend settings and\n' +
         'the VG free space they can grow into, with a warning and its fix for each known trap.',
     )
+    .option('--check', 'one Nagios-style line; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+    .option('--warn <pct>', 'with --check: data use that warns', '80')
+    .option('--crit <pct>', 'with --check: data use that is critical', '90')
+    .option('--meta-warn <pct>', 'with --check: metadata use that warns', '80')
+    .option('--meta-crit <pct>', 'with --check: metadata use that is critical', '90')
+    .option('--prometheus [file]', 'node_exporter textfile metrics, to stdout or atomically to FILE')
+    .option('--watch [seconds]', 'redraw every SECONDS (default 2) until Ctrl-C')
     .action(lazy(run, ctx, async () => (await import('./status.js')).runStatus));
 
   return [initLoop, initDirect, extend, resizeLoop, reactivate, status];

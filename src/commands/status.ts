@@ -4,12 +4,70 @@ import { buildStatus } from '../plan/status.js';
 import { probeStatus } from '../probe/probe.js';
 import { renderStatusJson, renderStatusText } from '../render/status.js';
 import { colorWanted, makeStyle } from '../render/style.js';
-import { ExitCode } from '../errors.js';
+import { z } from 'zod';
+import { DmctlError, ExitCode } from '../errors.js';
+import { checkStatus, defaultThresholds, pluginCodes } from '../plan/check.js';
+import { renderPrometheus } from '../render/prometheus.js';
+import { intArg } from './parse.js';
 import type { CliContext, GlobalOptions } from './context.js';
 
-export async function runStatus(global: GlobalOptions, _cmd: Command, c: CliContext): Promise<number> {
-  const report = buildStatus(await probeStatus(c));
+const StatusOptionsSchema = z
+  .object({
+    check: z.boolean().default(false),
+    warn: intArg('--warn', 1, 100).default(defaultThresholds.warn),
+    crit: intArg('--crit', 1, 100).default(defaultThresholds.crit),
+    metaWarn: intArg('--meta-warn', 1, 100).default(defaultThresholds.metaWarn),
+    metaCrit: intArg('--meta-crit', 1, 100).default(defaultThresholds.metaCrit),
+    prometheus: z.union([z.literal(true), z.string().startsWith('/', '--prometheus FILE must be an absolute path')]).optional(),
+    watch: z.union([z.literal(true), intArg('--watch', 1, 3600)]).optional(),
+  })
+  .refine((o) => o.warn <= o.crit && o.metaWarn <= o.metaCrit, { message: 'a warning threshold must not be above its critical one', path: ['warn'] });
+
+export async function runStatus(global: GlobalOptions, cmd: Command, c: CliContext): Promise<number> {
+  const o = StatusOptionsSchema.parse(cmd.opts());
+  if (o.check) {
+    // Plugin conventions: a failed probe is UNKNOWN (3), on stdout, in one line.
+    try {
+      const result = checkStatus(buildStatus(await probeStatus(c)), o);
+      c.io.stdout.write(`${result.line}\n`);
+      return result.code;
+    } catch (error) {
+      if (!(error instanceof DmctlError)) throw error;
+      c.io.stdout.write(`DMCTL UNKNOWN - ${error.message.split('\n')[0]}\n`);
+      return pluginCodes.unknown;
+    }
+  }
+  if (o.prometheus !== undefined) {
+    const text = renderPrometheus(buildStatus(await probeStatus(c)));
+    if (o.prometheus === true) c.io.stdout.write(text);
+    else await c.files.writeFileAtomic(o.prometheus, text, 0o644);
+    return ExitCode.ok;
+  }
   const style = makeStyle(colorWanted(c.io.stdout, !global.color, c.env));
-  c.io.stdout.write(global.json ? renderStatusJson(report) : renderStatusText(report, style));
+  const render = async () => {
+    const report = buildStatus(await probeStatus(c));
+    return global.json ? renderStatusJson(report) : renderStatusText(report, style);
+  };
+  if (o.watch === undefined) {
+    c.io.stdout.write(await render());
+    return ExitCode.ok;
+  }
+  const seconds = o.watch === true ? 2 : o.watch;
+  let stop = false;
+  const remove = c.onInterrupt?.(() => {
+    stop = true;
+  });
+  const sleep = c.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  try {
+    while (!stop) {
+      const text = await render();
+      // Redraw in place on a terminal; append otherwise (a log stays readable).
+      const clear = c.io.stdout.isTTY ? '\x1b[H\x1b[2J' : '';
+      c.io.stdout.write(`${clear}${style.dim(`every ${seconds}s: dmctl status  (Ctrl-C to stop)`)}\n${text}`);
+      for (let waited = 0; waited < seconds * 1000 && !stop; waited += 250) await sleep(250);
+    }
+  } finally {
+    remove?.();
+  }
   return ExitCode.ok;
 }

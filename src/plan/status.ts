@@ -78,7 +78,6 @@ const usage = (used: number, total: number, unit: number): Usage => ({
 export const metadataWarnPercent = 80;
 
 export function buildStatus(state: StatusState): StatusReport {
-  const tables = new Map(state.dmTables.map((t) => [t.name, t.table]));
   const statuses = new Map(state.dmStatuses.map((s) => [s.name, s.status]));
   const claimed = new Set<string>();
   const pools: PoolReport[] = [];
@@ -86,13 +85,14 @@ export function buildStatus(state: StatusState): StatusReport {
   for (const lv of state.lvs.filter((l) => l.attr.isThinPool)) {
     const dmName = lvmDmName(lv.vgName, lv.name);
     // With thin volumes the kernel pool is VG-POOL-tpool; VG-POOL is then a linear "fake" device.
-    const kernelName = tables.has(`${dmName}-tpool`) ? `${dmName}-tpool` : dmName;
+    const kernelName = statuses.has(`${dmName}-tpool`) ? `${dmName}-tpool` : dmName;
     claimed.add(kernelName);
     const profile = lv.profile;
     const fromProfile = profile ? parseAutoextendProfile(state.profiles[profile] ?? '') : {};
     const threshold = fromProfile.threshold ?? state.lvmConfig.threshold;
     const percent = fromProfile.percent ?? state.lvmConfig.percent;
-    const report = poolFromKernel(tables.get(kernelName), statuses.get(kernelName));
+    // LVM's chunk size is the kernel pool's block size: no need for the table.
+    const report = poolFromKernel(lv.chunkSizeBytes, statuses.get(kernelName));
     pools.push({
       name: `${lv.vgName}/${lv.name}`,
       kind: 'lvm',
@@ -122,9 +122,10 @@ export function buildStatus(state: StatusState): StatusReport {
     });
   }
 
+  // Bare dm pools: the thin-pool targets LVM does not know (their tables are probed only if any exist).
   for (const { name, table } of state.dmTables) {
     if (claimed.has(name)) continue;
-    const report = poolFromKernel(table, statuses.get(name));
+    const report = poolFromKernel(table.blockSectors * sectorBytes, statuses.get(name));
     const byMajMin = (dev: string) => state.loops.find((l) => l.majorMinor === dev || l.name === dev);
     pools.push({
       name,
@@ -154,15 +155,15 @@ export function buildStatus(state: StatusState): StatusReport {
 }
 
 function poolFromKernel(
-  table: ThinPoolTable | undefined,
+  blockBytes: number,
   status: ThinPoolStatus | ThinPoolFailedStatus | undefined,
 ): Pick<PoolReport, 'mode' | 'needsCheck' | 'data' | 'metadata' | 'transactionId' | 'whenFull'> {
-  if (!table || !status) return { mode: undefined, needsCheck: false, data: undefined, metadata: undefined, transactionId: undefined, whenFull: undefined };
+  if (!status) return { mode: undefined, needsCheck: false, data: undefined, metadata: undefined, transactionId: undefined, whenFull: undefined };
   if ('failed' in status) return { mode: 'failed', needsCheck: false, data: undefined, metadata: undefined, transactionId: undefined, whenFull: undefined };
   return {
     mode: status.mode,
     needsCheck: status.needsCheck,
-    data: usage(status.usedDataBlocks, status.totalDataBlocks, table.blockSectors * sectorBytes),
+    data: usage(status.usedDataBlocks, status.totalDataBlocks, blockBytes),
     metadata: usage(status.usedMetadataBlocks, status.totalMetadataBlocks, metadataBlockBytes),
     transactionId: status.transactionId,
     whenFull: status.whenFull,

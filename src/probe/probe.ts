@@ -176,9 +176,8 @@ export async function probeInitDirect(ctx: ProbeContext, options: InitDirectOpti
 /** Everything `status` shows: lvs, the kernel's thin-pool tables and statuses, lvm.conf's autoextend. */
 export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
   const deviceMapperLoaded = await isDeviceMapperLoaded(ctx);
-  const [lvs, dmTables, dmStatuses, lvmConfig] = await Promise.all([
+  const [lvs, dmStatuses, lvmConfig] = await Promise.all([
     runQuery(ctx.executor, lvsQuery()),
-    deviceMapperLoaded ? runQuery(ctx.executor, thinPoolTablesQuery()) : [],
     deviceMapperLoaded ? runQuery(ctx.executor, thinPoolStatusesQuery()) : [],
     runQuery(ctx.executor, lvmThinConfigQuery()),
   ]);
@@ -189,9 +188,12 @@ export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
   const lvmKernelNames = new Set(
     lvs.filter((l) => l.attr.isThinPool).flatMap((l) => [lvmDmName(l.vgName, l.name), `${lvmDmName(l.vgName, l.name)}-tpool`]),
   );
-  // Loop major is 7: only then is `losetup` worth a subprocess (to name the backing files).
-  const bareOnLoops = dmTables.some((t) => !lvmKernelNames.has(t.name) && [t.table.dataDevice, t.table.metadataDevice].some((d) => d.startsWith('7:') || d.startsWith('/dev/loop')));
-  const loops = bareOnLoops ? await runQuery(ctx.executor, losetupListQuery()) : [];
+  // Three subprocesses on an LVM host; the tables (block size, devices) only for pools LVM does not
+  // know, and losetup only when such a pool sits on loop devices (major 7), to name its files.
+  const bare = dmStatuses.some((s) => !lvmKernelNames.has(s.name));
+  const dmTables = bare ? (await runQuery(ctx.executor, thinPoolTablesQuery())).filter((t) => !lvmKernelNames.has(t.name)) : [];
+  const onLoops = dmTables.some((t) => [t.table.dataDevice, t.table.metadataDevice].some((d) => d.startsWith('7:') || d.startsWith('/dev/loop')));
+  const loops = onLoops ? await runQuery(ctx.executor, losetupListQuery()) : [];
   return { deviceMapperLoaded, lvs, dmTables, dmStatuses, lvmConfig, profiles, loops };
 }
 

@@ -79,6 +79,11 @@ describe('dmctl init-direct --dry-run', () => {
     for (const step of plan.steps) expect(text.stdout).toContain(step.title);
   });
 
+  it('planning costs at most 8 subprocesses', async () => {
+    const r = await dmctl(['init-direct', '/dev/loop0', '--dry-run']);
+    expect(r.executor.calls.length).toBeLessThanOrEqual(8);
+  });
+
   it('--detailed-exitcode exits 2 when there are changes', async () => {
     expect((await dmctl(['init-direct', '/dev/loop0', '--dry-run', '--detailed-exitcode'])).code).toBe(2);
   });

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli.js';
+import type { CliContext } from '../../../src/commands/context.js';
+import { autoextendProfileContent } from '../../../src/system/lvm.js';
+import { FakeExecutor } from '../../helpers/fake-executor.js';
+import { MemoryFiles } from '../../helpers/memory-files.js';
+import { guest, host } from '../../helpers/fixtures.js';
+
+const lvsArgv = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,data_percent,metadata_percent,lv_metadata_size,chunk_size,transaction_id,seg_monitor,lv_profile,lv_when_full,lv_health_status,lv_dm_path,vg_free,vg_extent_size'];
+const lvmconfigArgv = ['lvmconfig', '--typeconfig', 'full', 'config/profile_dir', 'activation/thin_pool_autoextend_threshold', 'activation/thin_pool_autoextend_percent'];
+
+/** A host in a recorded state: `lvs-<lvs>.txt` and `dmsetup-*-<dm>.txt`. */
+function host_(lvs: string, dm: string, statusOverride?: string) {
+  const executor = new FakeExecutor()
+    .on(lvsArgv, { stdout: guest(`lvs-${lvs}.txt`) })
+    .on(['dmsetup', 'status', '--target', 'thin-pool'], { stdout: statusOverride ?? guest(`dmsetup-status-${dm}.txt`) })
+    .on(['dmsetup', 'table', '--target', 'thin-pool'], { stdout: guest(`dmsetup-table-${dm}.txt`) })
+    .on(['losetup', '--json', '--list', '-O', 'NAME,BACK-FILE,MAJ:MIN,SIZELIMIT,OFFSET,RO'], { stdout: guest('losetup-looppool.txt') })
+    .on(lvmconfigArgv, { stdout: host('lvmconfig-thin.txt') });
+  const files = new MemoryFiles({
+    files: { '/proc/devices': 'Block devices:\n  7 loop\n254 device-mapper\n', '/etc/lvm/profile/docker-thinpool.profile': autoextendProfileContent(80, 20) },
+  });
+  return { executor, files };
+}
+
+async function dmctl(args: string[], env: { executor: FakeExecutor; files: MemoryFiles }) {
+  let stdout = '';
+  let stderr = '';
+  const ctx: Partial<CliContext> = {
+    ...env,
+    uid: 0,
+    env: {},
+    io: { stdout: { write: (s: string) => void (stdout += s) }, stderr: { write: (s: string) => void (stderr += s) } },
+  };
+  const code = await main(args, ctx);
+  return { code, stdout, stderr };
+}
+
+describe('status costs few subprocesses', () => {
+  it('three on an LVM host: lvs, dmsetup status, lvmconfig', async () => {
+    const env = host_('pool', 'pool');
+    expect((await dmctl(['--json', 'status'], env)).code).toBe(0);
+    expect(env.executor.calls.map((c) => c[0])).toEqual(['lvs', 'dmsetup', 'lvmconfig']);
+  });
+
+  it('the tables and losetup only when a bare loop pool exists', async () => {
+    const env = host_('pool', 'both');
+    const r = await dmctl(['--json', 'status'], env);
+    expect(JSON.parse(r.stdout).pools.map((p: { name: string }) => p.name)).toEqual(['docker/thinpool', 'dmctl-pool']);
+    expect(env.executor.calls).toHaveLength(5);
+  });
+});
+
+describe('status --check (Nagios plugin conventions)', () => {
+  it('WARNING with perfdata: autoextend has no room for the next step', async () => {
+    const r = await dmctl(['status', '--check'], host_('pool', 'pool'));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("DMCTL WARNING - docker/thinpool will not autoextend (VG docker has too few free extents for the next step) | 'docker/thinpool data'=0%;80;90;0;100 'docker/thinpool metadata'=10.4%;80;90;0;100\n");
+  });
+
+  it('CRITICAL when data passes --crit', async () => {
+    const full = 'docker-thinpool: 0 1982464 thin-pool 0 213/2048 1800/1936 - rw no_discard_passdown queue_if_no_space - 512 \n';
+    const r = await dmctl(['status', '--check', '--crit', '90'], host_('pool', 'pool', full));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^DMCTL CRITICAL - docker\/thinpool data 92\.98% >= 90%/);
+  });
+
+  it('CRITICAL for an inactive pool (its consumer cannot start)', async () => {
+    const r = await dmctl(['status', '--check'], host_('pool-inactive', 'pool-inactive'));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^DMCTL CRITICAL - docker\/thinpool inactive/);
+  });
+
+  it('OK when nothing is wrong', async () => {
+    // The recorded pool, with 512 MiB free in its VG: room for the next autoextend step.
+    const ok = host_('pool', 'pool');
+    const lvs = guest('lvs-pool.txt').replace('"vg_free":"37748736"', '"vg_free":"536870912"');
+    const executor = new FakeExecutor().on(lvsArgv, { stdout: lvs }).on(['dmsetup', 'status', '--target', 'thin-pool'], { stdout: guest('dmsetup-status-pool.txt') }).on(lvmconfigArgv, { stdout: host('lvmconfig-thin.txt') });
+    const r = await dmctl(['status', '--check'], { executor, files: ok.files });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^DMCTL OK - docker\/thinpool data 0% metadata 10\.4% \|/);
+  });
+
+  it('UNKNOWN, on stdout, when a probe fails', async () => {
+    const env = host_('pool', 'pool');
+    const executor = new FakeExecutor().on(lvsArgv, { exitCode: 5, stderr: '  Reading VG docker failed.\n' }).on(['dmsetup', 'status', '--target', 'thin-pool'], { stdout: '' }).on(lvmconfigArgv, { stdout: host('lvmconfig-thin.txt') });
+    const r = await dmctl(['status', '--check'], { executor, files: env.files });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^DMCTL UNKNOWN - cannot probe the host: `lvs .*` failed: Reading VG docker failed\.\n$/);
+  });
+
+  it('UNKNOWN when there is no pool at all', async () => {
+    const r = await dmctl(['status', '--check'], host_('empty', 'empty'));
+    expect(r.code).toBe(3);
+  });
+});
+
+describe('status --prometheus', () => {
+  it('prints gauges with pool labels', async () => {
+    const r = await dmctl(['status', '--prometheus'], host_('pool', 'pool'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('# TYPE dmctl_pool_data_size_bytes gauge');
+    expect(r.stdout).toContain(`dmctl_pool_data_size_bytes{pool="docker/thinpool",dm_name="docker-thinpool",kind="lvm"} ${1936 * 524288}`);
+    expect(r.stdout).toContain('dmctl_pool_monitored{pool="docker/thinpool",dm_name="docker-thinpool",kind="lvm"} 1');
+    expect(r.stdout).toContain('dmctl_pool_vg_free_bytes{pool="docker/thinpool",dm_name="docker-thinpool",kind="lvm"} 37748736');
+  });
+
+  it('writes FILE atomically and prints nothing', async () => {
+    const env = host_('pool', 'pool');
+    const r = await dmctl(['status', '--prometheus', '/var/lib/node_exporter/dmctl.prom'], env);
+    expect(r.stdout).toBe('');
+    expect(env.files.writes.map((w) => w.path)).toEqual(['/var/lib/node_exporter/dmctl.prom']);
+    expect(env.files.writes[0]!.content).toContain('dmctl_pool_active{');
+  });
+});
