@@ -7,14 +7,14 @@ import { DmctlError, ExitCode } from './errors.js';
 import type { CliContext, GlobalOptions } from './commands/context.js';
 import { commands } from './commands/definitions.js';
 import { createHostFiles } from './system/files.js';
-import type { Executor } from './system/exec.js';
+import { createSpawnExecutor } from './system/spawn-executor.js';
 
 export const version = '0.1.0';
 
 function defaultContext(): CliContext {
   const stdin = process.stdin;
   return {
-    executor: lazyExecaExecutor(),
+    executor: createSpawnExecutor(),
     files: createHostFiles(),
     uid: process.getuid?.() ?? 0,
     env: process.env,
@@ -96,16 +96,6 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
   }
 }
 
-/** execa is the heaviest dependency: load it on the first command run, not at start-up. */
-function lazyExecaExecutor(): Executor {
-  let real: Promise<Executor> | undefined;
-  return {
-    async run(argv, options) {
-      real ??= import('./system/execa-executor.js').then((m) => m.createExecaExecutor());
-      return (await real).run(argv, options);
-    },
-  };
-}
 
 interface Issue {
   path: PropertyKey[];

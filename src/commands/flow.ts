@@ -55,7 +55,7 @@ export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOp
     result = await applyPlan(plan, {
       executor: ctx.executor,
       files: ctx.files,
-      hooks: createProgress(ctx.io.stderr, err, global.verbose),
+      hooks: await createProgress(ctx.io.stderr, err, global.verbose),
       interrupted: () => interrupted,
       ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
     });
