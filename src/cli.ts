@@ -60,7 +60,10 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
     .option('--json', 'machine-readable output on stdout')
     .option('--no-color', 'no colour (also: NO_COLOR=1)')
     .option('-v, --verbose', 'show each command as it runs')
-    .addOption(new Option('--detailed-exitcode', 'with --dry-run: exit 2 when the plan has changes, 0 when not'))
+    .addOption(new Option('--detailed-exitcode', 'with --dry-run or --out: exit 2 when the plan has changes, 0 when not'))
+    .addOption(new Option('--format <format>', 'how plans are shown: text, json, or shell (a bash runbook; implies --dry-run)').choices(['text', 'json', 'shell']))
+    .option('--out <file>', 'save the plan to FILE for `dmctl apply FILE` instead of applying it')
+    .option('--wait', 'wait for another dmctl that is changing the host, instead of refusing')
     .showHelpAfterError('(run dmctl --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -74,10 +77,14 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
     async (...actionArgs: unknown[]): Promise<void> => {
       const cmd = actionArgs[actionArgs.length - 1] as Command;
       const o = cmd.optsWithGlobals();
+      const format = (o.format ?? (o.json === true ? 'json' : 'text')) as GlobalOptions['format'];
       const global: GlobalOptions = {
         dryRun: o.dryRun === true,
         yes: o.yes === true,
-        json: o.json === true,
+        json: format === 'json',
+        format,
+        out: typeof o.out === 'string' ? o.out : undefined,
+        wait: o.wait === true,
         color: o.color !== false,
         verbose: o.verbose === true,
         detailedExitcode: o.detailedExitcode === true,

@@ -20,6 +20,10 @@ export interface CliContext {
   /** Installs SIGINT/SIGTERM handlers for the apply phase; returns a function that removes them. */
   onInterrupt?: (handler: () => void) => () => void;
   sleep?: (ms: number) => Promise<void>;
+  /** The clock (journal names, lock info); injectable for tests. */
+  now?: () => Date;
+  /** This process's id, written into the host lock. */
+  pid?: number;
   /** How systemd should run dmctl (absolute node + launcher); default: this process's. */
   dmctlArgv?: readonly string[];
   /** Config file locations (tests, non-standard hosts). */
@@ -30,7 +34,14 @@ export interface CliContext {
 export interface GlobalOptions {
   dryRun: boolean;
   yes: boolean;
+  /** `--json`, or `--format json`. */
   json: boolean;
+  /** How plans are shown: human text, JSON, or a bash runbook (which implies a dry run). */
+  format: 'text' | 'json' | 'shell';
+  /** `--out FILE`: save the plan for `dmctl apply FILE` instead of applying it. */
+  out: string | undefined;
+  /** `--wait`: wait for another dmctl's host lock instead of refusing. */
+  wait: boolean;
   color: boolean;
   verbose: boolean;
   detailedExitcode: boolean;

@@ -101,5 +101,16 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
     .option('--watch [seconds]', 'redraw every SECONDS (default 2) until Ctrl-C')
     .action(lazy(run, ctx, async () => (await import('./status.js')).runStatus));
 
-  return [initLoop, initDirect, extend, resizeLoop, reactivate, status];
+  const apply = new Command('apply')
+    .summary('apply a saved plan exactly as reviewed (refused if the host changed), or --resume a failed apply')
+    .description(
+      'Apply a plan saved with --out: the file is validated (a hand-edited or truncated plan is refused), the host\n' +
+        'is probed again, and a plan whose host state changed is refused as stale (exit 3); otherwise exactly\n' +
+        'its steps run. --resume continues the newest failed or interrupted apply from the step that did not finish.',
+    )
+    .argument('[file]', 'a plan written by `dmctl … --out FILE`')
+    .option('--resume', 'continue the newest failed or interrupted apply (from its journal)')
+    .action(lazy(run, ctx, async () => (await import('./apply.js')).runApply));
+
+  return [initLoop, initDirect, extend, resizeLoop, reactivate, status, apply];
 }

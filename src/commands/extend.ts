@@ -1,10 +1,9 @@
 /** `dmctl extend DEV…`: grow a direct-lvm pool with new disks. */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { planExtend, type ExtendOptions } from '../plan/extend.js';
-import { probeExtend } from '../probe/loop.js';
+import type { ExtendOptions } from '../plan/extend.js';
 import type { CliContext, GlobalOptions } from './context.js';
-import { showAndApply } from './flow.js';
+import { execute } from './flow.js';
 import { lvmName, sizeArg } from './parse.js';
 
 export async function runExtend(global: GlobalOptions, cmd: Command, c: CliContext): Promise<number> {
@@ -20,5 +19,5 @@ export async function runExtend(global: GlobalOptions, cmd: Command, c: CliConte
     .refine((x) => x.size === undefined || x.metadata === undefined, { message: '--size and --metadata grow different things: give one of them', path: ['size'] })
     .parse({ ...cmd.opts(), devices: cmd.args });
   const options: ExtendOptions = { devices: o.devices, vg: o.vg, pool: o.pool, sizeBytes: o.size, metadataBytes: o.metadata, force: o.force };
-  return showAndApply(planExtend(await probeExtend(c, options), options), c, global);
+  return execute({ command: 'extend', options: { ...options } }, c, global);
 }

@@ -1,31 +1,57 @@
 /**
- * The one path every mutating subcommand takes after planning: render → (stop if --dry-run) →
- * confirm → apply → report. There is no other place where "dry run" is decided.
+ * The one path every mutating subcommand takes after planning: render → (stop if --dry-run, save if
+ * --out) → confirm → lock → apply with a journal → report. There is no other place where "dry run"
+ * is decided. `dmctl apply FILE` and `dmctl apply --resume` join this path at "confirm".
  */
 import { ExitCode, RefusedError } from '../errors.js';
 import { formatArgv } from '../system/exec.js';
+import { changedParts, formatPlanFile, makePlanFile, readPlanFile, type PlanRequest } from '../plan/file.js';
 import type { Plan } from '../plan/types.js';
 import { renderPlanJson, renderPlanText } from '../render/plan.js';
+import { renderPlanShell } from '../render/shell.js';
 import { createProgress } from '../render/progress.js';
 import { colorWanted, makeStyle } from '../render/style.js';
-import { applyPlan, type RunResult } from '../run/apply.js';
+import { applyPlan, combineHooks, type RunResult } from '../run/apply.js';
+import { latestUnfinished, markResumed, startJournal } from '../run/journal.js';
+import { acquireLock } from '../run/lock.js';
 import type { CliContext, GlobalOptions } from './context.js';
+import { probeAndPlan } from './registry.js';
 
-export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOptions): Promise<number> {
-  const out = makeStyle(colorWanted(ctx.io.stdout, !global.color, ctx.env));
+function render(plan: Plan, format: GlobalOptions['format'], color: boolean): string {
+  if (format === 'json') return renderPlanJson(plan);
+  if (format === 'shell') return renderPlanShell(plan);
+  return renderPlanText(plan, makeStyle(color));
+}
+
+/** Plans a request, then saves, shows or applies the plan. */
+export async function execute(request: PlanRequest, ctx: CliContext, global: GlobalOptions): Promise<number> {
+  const { state, plan } = await probeAndPlan(request, ctx);
+  if (global.out !== undefined) {
+    await ctx.files.writeFileAtomic(global.out, formatPlanFile(makePlanFile(plan, request, state)), 0o600);
+    ctx.io.stdout.write(render(plan, global.format, colorWanted(ctx.io.stdout, !global.color, ctx.env)));
+    ctx.io.stderr.write(`plan saved to ${global.out}: review it, then run \`dmctl apply ${global.out}\` (it refuses if the host changes meanwhile)\n`);
+    return global.detailedExitcode && plan.steps.length > 0 ? ExitCode.changesPending : ExitCode.ok;
+  }
+  return showAndApply(plan, ctx, global);
+}
+
+export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOptions, resumes?: string): Promise<number> {
+  const outColor = colorWanted(ctx.io.stdout, !global.color, ctx.env);
   const err = makeStyle(colorWanted(ctx.io.stderr, !global.color, ctx.env));
+  // A runbook is for reading or running elsewhere: printing it never applies anything.
+  const dryRun = global.dryRun || global.format === 'shell';
 
-  if (global.dryRun || plan.steps.length === 0) {
-    ctx.io.stdout.write(global.json ? renderPlanJson(plan) : renderPlanText(plan, out));
-    if (global.dryRun && plan.steps.length > 0 && !global.json) {
+  if (dryRun || plan.steps.length === 0) {
+    ctx.io.stdout.write(render(plan, global.format, outColor));
+    if (dryRun && plan.steps.length > 0 && global.format === 'text') {
       ctx.io.stderr.write(err.dim('dry run: nothing was changed. Run again without --dry-run to apply.\n'));
     }
     return global.detailedExitcode && plan.steps.length > 0 ? ExitCode.changesPending : ExitCode.ok;
   }
 
-  // Apply: the plan goes to stderr for the operator to read; stdout gets the result (JSON) or the plan text.
+  // Apply: with --json the plan goes to stderr for the operator and stdout gets one result document.
   if (global.json) ctx.io.stderr.write(renderPlanText(plan, err));
-  else ctx.io.stdout.write(renderPlanText(plan, out));
+  else ctx.io.stdout.write(renderPlanText(plan, makeStyle(outColor)));
 
   if (ctx.uid !== 0) {
     throw new RefusedError('applying this plan needs root: run it with sudo (or add --dry-run to only see the plan)');
@@ -45,30 +71,76 @@ export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOp
     }
   }
 
+  const now = ctx.now ?? (() => new Date());
+  const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const release = await acquireLock(ctx.files, { pid: ctx.pid ?? process.pid, command: `dmctl ${plan.command}`, since: now().toISOString() }, {
+    wait: global.wait,
+    sleep,
+    onWait: (h) => ctx.io.stderr.write(`waiting for another dmctl (pid ${h.pid}, ${h.command}, since ${h.since})…\n`),
+  });
   let interrupted = false;
   const removeHandler = ctx.onInterrupt?.(() => {
     interrupted = true;
     ctx.io.stderr.write(err.yellow('\ninterrupted: finishing the current step, then stopping…\n'));
   });
   let result: RunResult;
+  let journalPath: string;
   try {
+    const journal = await startJournal(ctx.files, plan, now().toISOString(), resumes);
+    journalPath = journal.path;
     result = await applyPlan(plan, {
       executor: ctx.executor,
       files: ctx.files,
-      hooks: await createProgress(ctx.io.stderr, err, global.verbose),
+      hooks: combineHooks(journal.hooks, await createProgress(ctx.io.stderr, err, global.verbose)),
       interrupted: () => interrupted,
-      ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
+      sleep,
     });
+    await journal.finish(result);
   } finally {
     removeHandler?.();
+    await release();
   }
-  reportResult(result, ctx, global, plan);
+  reportResult(result, ctx, global, plan, journalPath);
   if (result.status === 'done') return ExitCode.ok;
   if (result.status === 'interrupted') return ExitCode.interrupted;
   return ExitCode.stepFailed;
 }
 
-function reportResult(result: RunResult, ctx: CliContext, global: GlobalOptions, plan: Plan): void {
+/** `dmctl apply FILE`: re-probe, refuse a stale plan, then apply exactly the saved steps. */
+export async function applySavedPlan(file: string, ctx: CliContext, global: GlobalOptions): Promise<number> {
+  const text = await ctx.files.readText(file);
+  if (text === undefined) throw new RefusedError(`${file} does not exist: make a plan with --out ${file} first`);
+  const saved = readPlanFile(text, file);
+  let now: Awaited<ReturnType<typeof probeAndPlan>>;
+  try {
+    now = await probeAndPlan(saved.request, ctx);
+  } catch (error) {
+    if (error instanceof RefusedError) {
+      throw new RefusedError(`stale plan: the host no longer allows ${file} (${error.message.split('\n')[0]}): make a new plan`);
+    }
+    throw error;
+  }
+  if (now.plan.basis !== saved.plan.basis) {
+    const parts = changedParts(saved.probed, now.state);
+    throw new RefusedError(`stale plan: ${parts.length > 0 ? parts.join(', ') : 'the host'} changed since ${file} was made: review a new plan (--dry-run, or --out)`);
+  }
+  return showAndApply(saved.plan, ctx, global);
+}
+
+/** `dmctl apply --resume`: continue the newest failed or interrupted apply from its failed step. */
+export async function resumeApply(ctx: CliContext, global: GlobalOptions): Promise<number> {
+  const last = await latestUnfinished(ctx.files);
+  if (!last) throw new RefusedError('there is no failed or interrupted apply to resume (the newest apply finished)');
+  const first = last.journal.steps.findIndex((s) => s.status !== 'done');
+  const remaining = last.journal.plan.steps.slice(first);
+  ctx.io.stderr.write(`resuming ${last.path}: ${first} step${first === 1 ? '' : 's'} were done; continuing from "${remaining[0]?.title ?? '-'}"\n`);
+  const plan: Plan = { ...last.journal.plan, steps: remaining };
+  const code = await showAndApply(plan, ctx, global, last.path);
+  await markResumed(ctx.files, last.path, last.journal);
+  return code;
+}
+
+function reportResult(result: RunResult, ctx: CliContext, global: GlobalOptions, plan: Plan, journal: string): void {
   const err = makeStyle(colorWanted(ctx.io.stderr, !global.color, ctx.env));
   const lines: string[] = [];
   for (const r of result.recovered) lines.push(err.yellow(`recovery: ${r}`));
@@ -83,9 +155,16 @@ function reportResult(result: RunResult, ctx: CliContext, global: GlobalOptions,
     } else {
       lines.push(err.yellow('interrupted: stopped between steps.'));
     }
+    const notDone = [...(result.failure ? [result.failure.step] : []), ...result.remaining];
     lines.push(`done (${result.done.length}): ${result.done.map((s) => s.id).join(', ') || 'none'}`);
-    lines.push(`not done (${result.remaining.length + (result.failure ? 1 : 0)}): ${[...(result.failure ? [result.failure.step] : []), ...result.remaining].map((s) => s.id).join(', ') || 'none'}`);
-    lines.push('Fix the cause, then run the same command again: dmctl plans only what is still missing.');
+    lines.push(`not done (${notDone.length}): ${notDone.map((s) => s.id).join(', ') || 'none'}`);
+    lines.push(`journal: ${journal}`);
+    lines.push('To recover: fix the cause, then run the same command again (dmctl plans only what is still missing),');
+    lines.push('or `dmctl apply --resume` to continue this plan from the step that did not finish. By hand, the rest is:');
+    for (const s of notDone) {
+      const a = s.action;
+      lines.push(`  ${a.kind === 'exec' || a.kind === 'check' ? formatArgv(a.argv) : a.kind === 'move' ? `mv -T ${a.from} ${a.to}` : `write ${a.path} (see the plan)`}`);
+    }
   }
   ctx.io.stderr.write(`${lines.join('\n')}\n`);
   if (global.json) {
@@ -101,6 +180,7 @@ function reportResult(result: RunResult, ctx: CliContext, global: GlobalOptions,
               : null,
             remaining: result.remaining.map((s) => s.id),
             recovered: result.recovered,
+            journal,
           },
         },
         null,

@@ -1,10 +1,9 @@
 /** `dmctl init-direct DEV…`: options schema → probe → plan → the shared show/apply flow. */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { planInitDirect, type InitDirectOptions } from '../plan/init-direct.js';
-import { probeInitDirect } from '../probe/probe.js';
+import type { InitDirectOptions } from '../plan/init-direct.js';
 import type { CliContext, GlobalOptions } from './context.js';
-import { showAndApply } from './flow.js';
+import { execute } from './flow.js';
 import { intArg, lvmName, sizeArg } from './parse.js';
 import { consumerOptionFields } from './consumer-options.js';
 
@@ -48,7 +47,5 @@ export async function runInitDirect(global: GlobalOptions, cmd: Command, c: CliC
     baseImageSize: o.baseImageSize,
     containerdRootPath: o.containerdRootPath,
   };
-  const state = await probeInitDirect(c, options);
-  const plan = planInitDirect(state, options);
-  return showAndApply(plan, c, global);
+  return execute({ command: 'init-direct', options: { ...options } }, c, global);
 }

@@ -2,10 +2,9 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { initLoopDefaults } from '../defaults.js';
-import { planInitLoop, type InitLoopOptions } from '../plan/init-loop.js';
-import { probeInitLoop } from '../probe/loop.js';
+import type { InitLoopOptions } from '../plan/init-loop.js';
 import type { CliContext, GlobalOptions } from './context.js';
-import { showAndApply } from './flow.js';
+import { execute } from './flow.js';
 import { sizeArg } from './parse.js';
 import { consumerOptionFields } from './consumer-options.js';
 
@@ -42,5 +41,5 @@ export async function runInitLoop(global: GlobalOptions, cmd: Command, c: CliCon
     baseImageSize: o.baseImageSize,
     containerdRootPath: o.containerdRootPath,
   };
-  return showAndApply(planInitLoop(await probeInitLoop(c, options), options), c, global);
+  return execute({ command: 'init-loop', options: { ...options } }, c, global);
 }

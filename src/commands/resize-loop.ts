@@ -1,10 +1,8 @@
 /** `dmctl resize-loop SIZE`: grow a loop pool's data (or metadata) file online. */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { planResizeLoop } from '../plan/resize-loop.js';
-import { probeResizeLoop } from '../probe/loop.js';
 import type { CliContext, GlobalOptions } from './context.js';
-import { showAndApply } from './flow.js';
+import { execute } from './flow.js';
 import { parseSize } from './parse.js';
 
 /** `200G`, `200GiB` (absolute) or `+50G` (relative). */
@@ -22,5 +20,5 @@ export const resizeSize = z.string().transform((text, ctx) => {
 
 export async function runResizeLoop(global: GlobalOptions, cmd: Command, c: CliContext): Promise<number> {
   const o = z.object({ size: resizeSize, pool: z.string().optional(), metadata: z.boolean().default(false) }).parse({ ...cmd.opts(), size: cmd.args[0] });
-  return showAndApply(planResizeLoop(await probeResizeLoop(c), { size: o.size, pool: o.pool, metadata: o.metadata }), c, global);
+  return execute({ command: 'resize-loop', options: { size: o.size, pool: o.pool, metadata: o.metadata } }, c, global);
 }

@@ -26,9 +26,24 @@ export interface RunResult {
 }
 
 export interface RunHooks {
-  stepStart?(step: Step, index: number, total: number): void;
-  stepDone?(step: Step, index: number, total: number): void;
-  stepFailed?(failure: StepFailure, index: number, total: number): void;
+  stepStart?(step: Step, index: number, total: number): void | Promise<void>;
+  stepDone?(step: Step, index: number, total: number): void | Promise<void>;
+  stepFailed?(failure: StepFailure, index: number, total: number): void | Promise<void>;
+}
+
+/** Several hooks as one (progress on stderr and the journal). */
+export function combineHooks(...all: RunHooks[]): RunHooks {
+  return {
+    async stepStart(...args) {
+      for (const h of all) await h.stepStart?.(...args);
+    },
+    async stepDone(...args) {
+      for (const h of all) await h.stepDone?.(...args);
+    },
+    async stepFailed(...args) {
+      for (const h of all) await h.stepFailed?.(...args);
+    },
+  };
 }
 
 export interface RunContext {
@@ -51,16 +66,16 @@ export async function applyPlan(plan: Plan, ctx: RunContext): Promise<RunResult>
       const recovered = await resumeAll(ctx.executor, suspended);
       return { status: 'interrupted', done, remaining: plan.steps.slice(index), recovered };
     }
-    ctx.hooks?.stepStart?.(step, index, total);
+    await ctx.hooks?.stepStart?.(step, index, total);
     const failure = await runStep(step, ctx);
     if (failure) {
-      ctx.hooks?.stepFailed?.(failure, index, total);
+      await ctx.hooks?.stepFailed?.(failure, index, total);
       const recovered = [...(await runRecovery(ctx.executor, step)), ...(await resumeAll(ctx.executor, suspended))];
       return { status: 'failed', done, failure, remaining: plan.steps.slice(index + 1), recovered };
     }
     trackSuspension(step, suspended);
     done.push(step);
-    ctx.hooks?.stepDone?.(step, index, total);
+    await ctx.hooks?.stepDone?.(step, index, total);
   }
   const recovered = await resumeAll(ctx.executor, suspended);
   return { status: 'done', done, remaining: [], recovered };

@@ -24,6 +24,10 @@ export interface HostFiles {
   /** Finds an executable on PATH. */
   which(program: string): Promise<string | undefined>;
   writeFileAtomic(file: string, content: string, mode: number): Promise<void>;
+  /** Creates `file` with `content` only if it does not exist; false when it already exists. */
+  createExclusive(file: string, content: string): Promise<boolean>;
+  /** Removes a file; no error when it is already gone. */
+  remove(file: string): Promise<void>;
   copyFile(from: string, to: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
 }
@@ -119,6 +123,19 @@ export function createHostFiles(searchPath = process.env.PATH ?? ''): HostFiles 
         await handle.close();
       }
       await fs.rename(temp, file);
+    },
+    async createExclusive(file, content) {
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      try {
+        await fs.writeFile(file, content, { flag: 'wx', mode: 0o644 });
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw error;
+      }
+    },
+    async remove(file) {
+      await fs.rm(file, { force: true });
     },
     async copyFile(from, to) {
       await fs.copyFile(from, to);

@@ -1,0 +1,45 @@
+/**
+ * From a request (command + planner options) to the probed state and the plan: the same path for a
+ * fresh run and for `dmctl apply FILE`, which re-probes to tell whether a saved plan is stale.
+ */
+import type { PlanRequest } from '../plan/file.js';
+import type { Plan } from '../plan/types.js';
+import type { CliContext } from './context.js';
+
+export interface Planned {
+  state: unknown;
+  plan: Plan;
+}
+
+// The options were validated by the command (or come from a digest-checked plan file).
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export async function probeAndPlan(request: PlanRequest, ctx: CliContext): Promise<Planned> {
+  const options = request.options as any;
+  switch (request.command) {
+    case 'init-direct': {
+      const [{ probeInitDirect }, { planInitDirect }] = await Promise.all([import('../probe/probe.js'), import('../plan/init-direct.js')]);
+      const state = await probeInitDirect(ctx, options);
+      return { state, plan: planInitDirect(state, options) };
+    }
+    case 'init-loop': {
+      const [{ probeInitLoop }, { planInitLoop }] = await Promise.all([import('../probe/loop.js'), import('../plan/init-loop.js')]);
+      const state = await probeInitLoop(ctx, options);
+      return { state, plan: planInitLoop(state, options) };
+    }
+    case 'extend': {
+      const [{ probeExtend }, { planExtend }] = await Promise.all([import('../probe/loop.js'), import('../plan/extend.js')]);
+      const state = await probeExtend(ctx, options);
+      return { state, plan: planExtend(state, options) };
+    }
+    case 'resize-loop': {
+      const [{ probeResizeLoop }, { planResizeLoop }] = await Promise.all([import('../probe/loop.js'), import('../plan/resize-loop.js')]);
+      const state = await probeResizeLoop(ctx);
+      return { state, plan: planResizeLoop(state, options) };
+    }
+    case 'reactivate': {
+      const [{ probeReactivate }, { planReactivate }] = await Promise.all([import('../probe/loop.js'), import('../plan/reactivate.js')]);
+      const state = await probeReactivate(ctx);
+      return { state, plan: planReactivate(state, options) };
+    }
+  }
+}
