@@ -1,4 +1,3 @@
-import { ZodError } from 'zod';
 import { ProbeError } from '../errors.js';
 
 /** A command as an argv array: no shell, ever. */
@@ -57,7 +56,9 @@ export async function runQuery<T>(executor: Executor, query: Query<T>): Promise<
   try {
     return query.parse(result.stdout);
   } catch (error) {
-    const why = error instanceof ZodError ? error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : String(error);
+    // (zod's error is recognised by shape: importing zod here would load it for `--version` too.)
+    const issues = (error as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues;
+    const why = Array.isArray(issues) ? issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ') : String(error);
     throw new ProbeError(`cannot probe the host: unexpected output from \`${shown}\` (${why})`, undefined, result.stdout);
   }
 }
