@@ -1,7 +1,6 @@
 /**
  * dmctl's command line: commander wiring, global flags, exit codes, and the one top-level catch.
  */
-import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { DmctlError, ExitCode } from './errors.js';
 import type { CliContext, GlobalOptions } from './commands/context.js';
@@ -24,6 +23,7 @@ function defaultContext(): CliContext {
       ...(stdin.isTTY
         ? {
             prompt: async (question: string) => {
+              const { createInterface } = await import('node:readline/promises');
               const rl = createInterface({ input: stdin, output: process.stderr });
               try {
                 return await rl.question(question);
