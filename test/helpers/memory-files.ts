@@ -54,7 +54,10 @@ export class MemoryFiles implements HostFiles {
     return this.blockDevices.has(file);
   }
   async listDir(dir: string) {
-    return this.dirs.get(dir);
+    // Explicit entries, plus the files written directly below `dir`.
+    const files = [...this.files.keys()].filter((f) => f.startsWith(`${dir}/`) && !f.slice(dir.length + 1).includes('/')).map((f) => f.slice(dir.length + 1));
+    const explicit = this.dirs.get(dir);
+    return explicit || files.length > 0 ? [...new Set([...(explicit ?? []), ...files])] : undefined;
   }
   async which(program: string) {
     return this.programs.has(program) ? `/usr/sbin/${program}` : undefined;
@@ -63,6 +66,16 @@ export class MemoryFiles implements HostFiles {
     this.writes.push({ path: file, content, mode });
     this.log.push(`write ${file}`);
     this.files.set(file, content);
+  }
+  async createExclusive(file: string, content: string) {
+    if (this.files.has(file)) return false;
+    this.files.set(file, content);
+    this.log.push(`create ${file}`);
+    return true;
+  }
+  async remove(file: string) {
+    this.files.delete(file);
+    this.log.push(`remove ${file}`);
   }
   async copyFile(from: string, to: string) {
     const content = this.files.get(from);

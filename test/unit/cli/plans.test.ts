@@ -1,0 +1,284 @@
+/** Saved plans, runbooks, the journal and --resume, the host lock, interrupts. */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli.js';
+import type { CliContext } from '../../../src/commands/context.js';
+import { changedParts, formatPlanFile, makePlanFile, readPlanFile } from '../../../src/plan/file.js';
+import { planInitDirect } from '../../../src/plan/init-direct.js';
+import { applyPlan } from '../../../src/run/apply.js';
+import { renderPlanShell } from '../../../src/render/shell.js';
+import { FakeExecutor } from '../../helpers/fake-executor.js';
+import { MemoryFiles } from '../../helpers/memory-files.js';
+import { host } from '../../helpers/fixtures.js';
+import { dockerState, freshHost, options } from '../../helpers/states.js';
+
+const probes: Array<[string[], string]> = [
+  [['pvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'pv_name,vg_name,pv_size,pv_free,pv_attr'], host('pvs-empty.txt')],
+  [['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,vg_attr,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,pv_count,lv_count'], host('vgs-empty.txt')],
+  [['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,data_percent,metadata_percent,lv_metadata_size,chunk_size,transaction_id,seg_monitor,lv_profile,lv_when_full,lv_health_status,lv_dm_path,vg_free,vg_extent_size'], host('lvs-empty.txt')],
+  [['lvmconfig', '--typeconfig', 'full', 'config/profile_dir', 'activation/thin_pool_autoextend_threshold', 'activation/thin_pool_autoextend_percent'], host('lvmconfig-thin.txt')],
+  [['lsblk', '--json', '--bytes', '--paths', '-o', 'NAME,TYPE,SIZE,MOUNTPOINTS,FSTYPE,PKNAME', '/dev/loop0'], host('lsblk-loop-fresh.txt')],
+  [['wipefs', '--no-act', '--json', '/dev/loop0'], host('wipefs-fresh.txt')],
+  [['dockerd', '--version'], host('dockerd-version.txt')],
+];
+const mutations = [
+  ['pvcreate', '/dev/loop0'],
+  ['vgcreate', 'docker', '/dev/loop0'],
+  ['lvcreate', '--wipesignatures', 'y', '-n', 'thinpool', 'docker', '-l', '95%VG'],
+  ['lvcreate', '--wipesignatures', 'y', '-n', 'thinpoolmeta', 'docker', '-l', '1%VG'],
+  ['lvconvert', '-y', '--zero', 'n', '-c', '512K', '--thinpool', 'docker/thinpool', '--poolmetadata', 'docker/thinpoolmeta'],
+  ['lvchange', '--metadataprofile', 'docker-thinpool', 'docker/thinpool'],
+  ['lvchange', '--monitor', 'y', 'docker/thinpool'],
+];
+const monitorCheck = ['lvs', '--noheadings', '-o', 'seg_monitor', 'docker/thinpool'];
+
+function executor(opts: { fail?: string; probe?: Record<string, string>; onFirstMutation?: () => void } = {}) {
+  const e = new FakeExecutor();
+  for (const [argv, out] of probes) e.on(argv, { stdout: opts.probe?.[argv[0]!] ?? out });
+  for (const argv of mutations) {
+    e.on(argv, () => {
+      if (argv[0] === 'pvcreate') opts.onFirstMutation?.();
+      return argv[0] === opts.fail ? { exitCode: 5, stderr: `  ${opts.fail}: simulated failure\n` } : {};
+    });
+  }
+  e.on(monitorCheck, { stdout: '  monitored\n' });
+  return e;
+}
+
+const newFiles = () => new MemoryFiles({ blockDevices: ['/dev/loop0'], programs: ['lvm', 'thin_check', 'wipefs', 'lsblk', 'dockerd'], dirs: { '/proc/4242': [] } });
+
+async function dmctl(args: string[], env: { executor: FakeExecutor; files: MemoryFiles; interrupt?: (fire: () => void) => void }) {
+  let stdout = '';
+  let stderr = '';
+  const ctx: Partial<CliContext> = {
+    executor: env.executor,
+    files: env.files,
+    uid: 0,
+    pid: 4242,
+    env: {},
+    now: () => new Date('2026-11-27T12:00:00.000Z'),
+    sleep: async () => {},
+    io: { stdout: { write: (s: string) => void (stdout += s) }, stderr: { write: (s: string) => void (stderr += s) } },
+    onInterrupt: (handler) => {
+      env.interrupt?.(handler);
+      return () => {};
+    },
+  };
+  const code = await main(args, ctx);
+  return { code, stdout, stderr };
+}
+const ran = (e: FakeExecutor) => e.commands.filter((c) => !probes.some(([argv]) => c === argv.join(' ')));
+
+describe('plan files', () => {
+  const plan = planInitDirect(freshHost(), options());
+  const file = makePlanFile(plan, { command: 'init-direct', options: { ...options() } }, freshHost());
+  const text = formatPlanFile(file);
+
+  it('round-trip: what is read back is the plan that was written', () => {
+    expect(readPlanFile(text, 'p.json').plan).toEqual(plan);
+  });
+
+  it('refuses a hand-edited plan, a truncated one and a foreign one', () => {
+    const doc = JSON.parse(text);
+    doc.plan.steps[0].action.argv.push('-ff');
+    const edited = JSON.stringify(doc, null, 2);
+    expect(() => readPlanFile(edited, 'p.json')).toThrow(/p\.json was changed after dmctl wrote it/);
+    expect(() => readPlanFile(text.slice(0, text.length / 2), 'p.json')).toThrow(/not a complete JSON document/);
+    expect(() => readPlanFile('{"formatVersion": 2}', 'p.json')).toThrow(/not a valid dmctl plan/);
+    expect(() => readPlanFile(text, 'p.json')).not.toThrow();
+  });
+
+  it('names the parts of the host that changed, ignoring usage that moves on a live pool', () => {
+    const a = freshHost();
+    const b = freshHost({ consumer: { kind: 'docker', docker: dockerState({ daemonJson: '{}' }) } });
+    expect(changedParts(a, b)).toEqual(['consumer']);
+    const c = freshHost();
+    c.disks[0]!.block!.sizeBytes += 4096;
+    expect(changedParts(a, c)).toEqual([]);
+  });
+});
+
+describe('--out, then dmctl apply FILE', () => {
+  it('saves without applying; apply runs exactly the saved steps', async () => {
+    const files = newFiles();
+    const first = executor();
+    const saved = await dmctl(['init-direct', '/dev/loop0', '--out', '/plans/p.json', '--detailed-exitcode'], { executor: first, files });
+    expect(saved.code).toBe(2);
+    expect(ran(first)).toEqual([]);
+    expect(saved.stderr).toMatch(/plan saved to \/plans\/p\.json/);
+    const second = executor();
+    const applied = await dmctl(['apply', '/plans/p.json', '--yes'], { executor: second, files });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(ran(second)).toEqual([...mutations.map((m) => m.join(' ')), monitorCheck.join(' ')]);
+  });
+
+  it('refuses a stale plan (exit 3) and names what changed', async () => {
+    const files = newFiles();
+    await dmctl(['init-direct', '/dev/loop0', '--out', '/plans/p.json'], { executor: executor(), files });
+    files.files.set('/etc/docker/daemon.json', '{"debug": true}');
+    const e = executor();
+    const r = await dmctl(['apply', '/plans/p.json', '--yes'], { executor: e, files });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/stale plan: consumer changed since \/plans\/p\.json was made/);
+    expect(ran(e)).toEqual([]);
+  });
+
+  it('refuses when the host no longer allows the plan at all', async () => {
+    const files = newFiles();
+    await dmctl(['init-direct', '/dev/loop0', '--out', '/plans/p.json'], { executor: executor(), files });
+    const e = executor({ probe: { wipefs: host('wipefs-ext4.txt') } });
+    const r = await dmctl(['apply', '/plans/p.json', '--yes'], { executor: e, files });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/stale plan: the host no longer allows \/plans\/p\.json \(.*carries a signature \(ext4\)/);
+    expect(ran(e)).toEqual([]);
+  });
+
+  it('refuses a tampered file before probing anything', async () => {
+    const files = newFiles();
+    await dmctl(['init-direct', '/dev/loop0', '--out', '/plans/p.json'], { executor: executor(), files });
+    files.files.set('/plans/p.json', files.files.get('/plans/p.json')!.replace('95%VG', '99%VG'));
+    const e = new FakeExecutor();
+    const r = await dmctl(['apply', '/plans/p.json', '--yes'], { executor: e, files });
+    expect(r.code).toBe(3);
+    expect(e.calls).toEqual([]);
+  });
+});
+
+describe('journal and --resume', () => {
+  it('a failed apply leaves a journal; --resume continues from the failed step', async () => {
+    const files = newFiles();
+    const failing = await dmctl(['init-direct', '/dev/loop0', '--yes'], { executor: executor({ fail: 'lvconvert' }), files });
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toMatch(/journal: \/var\/lib\/dmctl\/journal\/2026-11-27T12-00-00-000Z-init-direct\.json/);
+    expect(failing.stderr).toMatch(/dmctl apply --resume/);
+    const journal = JSON.parse(files.files.get('/var/lib/dmctl/journal/2026-11-27T12-00-00-000Z-init-direct.json')!);
+    const { JournalSchema } = await import('../../../src/run/journal.js');
+    const check = JournalSchema.safeParse(journal);
+    expect(check.success, JSON.stringify(check.error?.issues)).toBe(true);
+    expect(journal.status).toBe('failed');
+    expect(journal.steps.map((s: { status: string }) => s.status).slice(0, 6)).toEqual(['done', 'done', 'done', 'done', 'failed', 'pending']);
+    expect(journal.steps[4]).toMatchObject({ exitCode: 5, stderr: '  lvconvert: simulated failure\n' });
+
+    const e = executor();
+    const resumed = await dmctl(['apply', '--resume', '--yes'], { executor: e, files });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(e.commands[0]).toBe(mutations[4]!.join(' '));
+    const again = await dmctl(['apply', '--resume', '--yes'], { executor: executor(), files });
+    expect(again.code).toBe(3);
+    expect(again.stderr).toMatch(/no failed or interrupted apply to resume/);
+  });
+});
+
+describe('the host lock', () => {
+  it('refuses at once while another live dmctl holds it, naming it', async () => {
+    const files = newFiles();
+    files.dirs.set('/proc/777', []);
+    files.files.set('/run/dmctl.lock', JSON.stringify({ pid: 777, command: 'dmctl resize-loop', since: '2026-11-27T11:59:00Z' }));
+    const e = executor();
+    const r = await dmctl(['init-direct', '/dev/loop0', '--yes'], { executor: e, files });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/another dmctl is changing this host: pid 777 \(dmctl resize-loop, since 2026-11-27T11:59:00Z\).*--wait/);
+    expect(ran(e)).toEqual([]);
+  });
+
+  it('takes over a lock whose process is gone, and releases it after', async () => {
+    const files = newFiles();
+    files.files.set('/run/dmctl.lock', JSON.stringify({ pid: 99999, command: 'dmctl init-loop', since: 'earlier' }));
+    const r = await dmctl(['init-direct', '/dev/loop0', '--yes'], { executor: executor(), files });
+    expect(r.code).toBe(0);
+    expect(files.files.has('/run/dmctl.lock')).toBe(false);
+  });
+
+  it('two concurrent applies: the second refuses while the first runs', async () => {
+    const files = newFiles();
+    let second: Awaited<ReturnType<typeof dmctl>> | undefined;
+    const first = executor({
+      onFirstMutation: () => {
+        // Another dmctl starts while the first is inside its first step.
+        void dmctl(['init-direct', '/dev/loop0', '--yes'], { executor: executor(), files }).then((r) => (second = r));
+      },
+    });
+    const r = await dmctl(['init-direct', '/dev/loop0', '--yes'], { executor: first, files });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(r.code).toBe(0);
+    expect(second?.code).toBe(3);
+    expect(second?.stderr).toMatch(/another dmctl is changing this host: pid 4242/);
+  });
+});
+
+describe('interrupts', () => {
+  it('SIGINT during a step: it finishes, nothing after it runs, journal says interrupted, exit 130', async () => {
+    const files = newFiles();
+    let fire: (() => void) | undefined;
+    const e = executor({ onFirstMutation: () => fire?.() });
+    const r = await dmctl(['init-direct', '/dev/loop0', '--yes'], { executor: e, files, interrupt: (h) => (fire = h) });
+    expect(r.code).toBe(130);
+    expect(ran(e)).toEqual(['pvcreate /dev/loop0']);
+    const journal = JSON.parse(files.files.get('/var/lib/dmctl/journal/2026-11-27T12-00-00-000Z-init-direct.json')!);
+    expect(journal.status).toBe('interrupted');
+  });
+});
+
+describe('--format shell', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dmctl-runbook-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the runbook runs the same commands as apply, and writes the same files', async () => {
+    // A fresh host whose profile dir and daemon.json live in a scratch directory.
+    const state = freshHost({
+      profileDir: `${dir}/profile`,
+      consumer: { kind: 'docker', docker: dockerState({ daemonJsonPath: `${dir}/docker/daemon.json`, daemonJson: '{"debug":true}' }) },
+    });
+    const plan = planInitDirect(state, options());
+
+    const fake = executor();
+    const memory = new MemoryFiles({ files: { [`${dir}/docker/daemon.json`]: '{"debug":true}' } });
+    expect((await applyPlan(plan, { executor: fake, files: memory, sleep: async () => {} })).status).toBe('done');
+
+    // Stub tools: each records its argv; `lvs` also answers the monitoring check.
+    const bin = join(dir, 'bin');
+    execFileSync('mkdir', ['-p', bin, join(dir, 'docker')]);
+    writeFileSync(join(dir, 'docker', 'daemon.json'), '{"debug":true}');
+    const stub = `#!/bin/sh\nnode -e 'require("fs").appendFileSync(process.argv[1], JSON.stringify(process.argv.slice(2))+"\\n")' "${dir}/log" "$(basename "$0")" "$@"\n[ "$(basename "$0")" = lvs ] && echo "  monitored"\nexit 0\n`;
+    for (const tool of ['pvcreate', 'vgcreate', 'lvcreate', 'lvconvert', 'lvchange', 'lvs']) {
+      writeFileSync(join(bin, tool), stub);
+      chmodSync(join(bin, tool), 0o755);
+    }
+    writeFileSync(join(dir, 'runbook.sh'), renderPlanShell(plan));
+    execFileSync('bash', [join(dir, 'runbook.sh')], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, stdio: 'pipe' });
+
+    const logged = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    expect(logged).toEqual(fake.calls);
+    for (const w of memory.writes) expect(readFileSync(w.path, 'utf8')).toBe(w.content);
+    expect(readFileSync(`${dir}/docker/daemon.json.dmctl.bak`, 'utf8')).toBe('{"debug":true}');
+  });
+
+  it('marks destructive steps, quotes every argument, and fails fast', () => {
+    const text = renderPlanShell(planInitDirect(freshHost(), options()));
+    expect(text).toContain('set -euo pipefail');
+    expect(text).toMatch(/# --- step 1\/10 \(pvcreate\): .*\*\*\* DESTRUCTIVE \*\*\*/);
+    expect(text).toContain("# why: Writes an LVM label");
+  });
+
+  it('printing a runbook never applies (it implies --dry-run)', async () => {
+    const e = executor();
+    const r = await dmctl(['--format', 'shell', 'init-direct', '/dev/loop0', '--yes'], { executor: e, files: newFiles() });
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith('#!/usr/bin/env bash')).toBe(true);
+    expect(ran(e)).toEqual([]);
+  });
+});
+
+describe('apply input', () => {
+  it('needs a FILE or --resume, not both', async () => {
+    const r = await dmctl(['apply'], { executor: new FakeExecutor(), files: newFiles() });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/give the plan FILE/);
+    const both = await dmctl(['apply', '/plans/p.json', '--resume'], { executor: new FakeExecutor(), files: newFiles() });
+    expect(both.code).toBe(3);
+    expect(both.stderr).toMatch(/--resume continues the last apply: give no FILE/);
+  });
+});
