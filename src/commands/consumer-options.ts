@@ -1,5 +1,6 @@
 /** The schema of the consumer options shared by init-direct and init-loop. */
 import { z } from 'zod';
+import type { ConsumerSettings } from '../plan/consumer.js';
 
 const storageOpt = z.string().regex(/^dm\.[a-z_]+=\S+$/, 'a storage option looks like dm.basesize=20G (KEY=VALUE, a dm.* key)');
 
@@ -15,3 +16,22 @@ export const consumerOptionFields = {
   containerdRootPath: z.string().startsWith('/', 'the containerd root path must be absolute'),
 };
 
+
+/** The parsed consumer flags as the planners take them. */
+export function consumerSettings(o: {
+  consumer: ConsumerSettings['consumer'];
+  dockerManaged: boolean;
+  storageOpt: string[];
+  minFreeSpace?: string | undefined;
+  baseImageSize: string;
+  containerdRootPath: string;
+}): ConsumerSettings {
+  return {
+    consumer: o.consumer,
+    dockerManaged: o.dockerManaged,
+    storageOpts: o.storageOpt,
+    minFreeSpace: o.minFreeSpace,
+    baseImageSize: o.baseImageSize,
+    containerdRootPath: o.containerdRootPath,
+  };
+}

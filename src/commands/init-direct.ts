@@ -5,7 +5,7 @@ import type { InitDirectOptions } from '../plan/init-direct.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { execute } from './flow.js';
 import { intArg, lvmName, sizeArg } from './parse.js';
-import { consumerOptionFields } from './consumer-options.js';
+import { consumerOptionFields, consumerSettings } from './consumer-options.js';
 
 export const InitDirectOptionsSchema = z
   .object({
@@ -40,12 +40,7 @@ export async function runInitDirect(global: GlobalOptions, cmd: Command, c: CliC
     autoextendPercent: o.autoextendPercent,
     chunkSizeBytes: o.chunkSize,
     force: o.force,
-    consumer: o.consumer,
-    dockerManaged: o.dockerManaged,
-    storageOpts: o.storageOpt,
-    minFreeSpace: o.minFreeSpace,
-    baseImageSize: o.baseImageSize,
-    containerdRootPath: o.containerdRootPath,
+    ...consumerSettings(o),
   };
   return execute({ command: 'init-direct', options: { ...options } }, c, global);
 }

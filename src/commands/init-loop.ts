@@ -6,7 +6,7 @@ import type { InitLoopOptions } from '../plan/init-loop.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { execute } from './flow.js';
 import { sizeArg } from './parse.js';
-import { consumerOptionFields } from './consumer-options.js';
+import { consumerOptionFields, consumerSettings } from './consumer-options.js';
 
 const dmName = z
   .string()
@@ -34,12 +34,7 @@ export async function runInitLoop(global: GlobalOptions, cmd: Command, c: CliCon
     sizesGiven: { data: o.dataSize !== undefined, metadata: o.metadataSize !== undefined },
     blockSectors: initLoopDefaults.blockSectors,
     lowWaterMarkBlocks: initLoopDefaults.lowWaterMarkBlocks,
-    consumer: o.consumer,
-    dockerManaged: o.dockerManaged,
-    storageOpts: o.storageOpt,
-    minFreeSpace: o.minFreeSpace,
-    baseImageSize: o.baseImageSize,
-    containerdRootPath: o.containerdRootPath,
+    ...consumerSettings(o),
   };
   return execute({ command: 'init-loop', options: { ...options } }, c, global);
 }

@@ -16,6 +16,22 @@ import type { ConsumerState, ContainerdState, DockerState, ServiceState } from '
 import { checkStep, execStep, moveStep, writeFileStep } from './steps.js';
 import type { Note, Step } from './types.js';
 
+export type ConsumerKind = 'docker' | 'containerd' | 'none';
+
+/** What the operator asked for the consumer (init-direct and init-loop alike). */
+export interface ConsumerSettings {
+  consumer: ConsumerKind;
+  /** Let Docker (< 25) build the pool itself (--docker-managed). */
+  dockerManaged: boolean;
+  /** Extra Docker storage options (`dm.basesize=20G`). */
+  storageOpts: string[];
+  /** Docker's dm.min_free_space, with its `%`. */
+  minFreeSpace: string | undefined;
+  /** containerd's base_image_size and root_path. */
+  baseImageSize: string;
+  containerdRootPath: string;
+}
+
 export interface ConsumerOptions {
   /** The pool's device-mapper name (`docker-thinpool`). */
   poolDmName: string;

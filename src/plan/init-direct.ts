@@ -23,13 +23,14 @@ import { wipefsAllArgv } from '../system/blockdev.js';
 import type { InitDirectState } from '../probe/state.js';
 import { volatileStateKeys } from '../probe/state.js';
 import { checkDisks } from './disks.js';
-import { planConsumer } from './consumer.js';
+import { planConsumer, type ConsumerSettings } from './consumer.js';
 import { checkStep, execStep, writeFileStep } from './steps.js';
 import { fingerprint, planFormatVersion, type Note, type Plan, type Step } from './types.js';
 
-export type ConsumerKind = 'docker' | 'containerd' | 'none';
+export type { ConsumerKind } from './consumer.js';
 
-export interface InitDirectOptions {
+/** `dockerManaged`: let Docker (< 25) set up direct-lvm itself from daemon.json. */
+export interface InitDirectOptions extends ConsumerSettings {
   devices: string[];
   vg: string;
   pool: string;
@@ -42,13 +43,6 @@ export interface InitDirectOptions {
   chunkSizeBytes: number;
   /** Erase existing signatures (wipefs -a). */
   force: boolean;
-  consumer: ConsumerKind;
-  /** Let Docker (< 25) set up direct-lvm itself from daemon.json. */
-  dockerManaged: boolean;
-  storageOpts: string[];
-  minFreeSpace: string | undefined;
-  baseImageSize: string;
-  containerdRootPath: string;
 }
 
 export { initDirectDefaults } from '../defaults.js';

@@ -19,8 +19,7 @@ import { freeLoopDevices, losetupAttachToArgv, type LoopDevice } from '../system
 import { formatPoolRecord, parsePoolRecord, poolRecordPath, type PoolRecord } from '../system/pool-record.js';
 import type { ConsumerState } from '../probe/state.js';
 import { volatileStateKeys } from '../probe/state.js';
-import { planConsumer } from './consumer.js';
-import type { ConsumerKind } from './init-direct.js';
+import { planConsumer, type ConsumerSettings } from './consumer.js';
 import { checkStep, execStep, withRecovery, writeFileStep } from './steps.js';
 import { fingerprint, planFormatVersion, type Note, type Plan, type Step } from './types.js';
 
@@ -48,7 +47,7 @@ export interface InitLoopState extends LoopPoolState {
   consumer: ConsumerState;
 }
 
-export interface InitLoopOptions {
+export interface InitLoopOptions extends ConsumerSettings {
   pool: string;
   dir: string;
   dataSizeBytes: number;
@@ -57,12 +56,6 @@ export interface InitLoopOptions {
   sizesGiven: { data: boolean; metadata: boolean };
   blockSectors: number;
   lowWaterMarkBlocks: number;
-  consumer: ConsumerKind;
-  dockerManaged: boolean;
-  storageOpts: string[];
-  minFreeSpace: string | undefined;
-  baseImageSize: string;
-  containerdRootPath: string;
 }
 
 export { initLoopDefaults } from '../defaults.js';

@@ -5,26 +5,10 @@ import type { CliContext } from '../../../src/commands/context.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 import { MemoryFiles } from '../../helpers/memory-files.js';
 import { host } from '../../helpers/fixtures.js';
+import { initDirectMutations, initDirectProbes } from '../../helpers/init-direct-host.js';
 
-const probes: Array<[string[], string]> = [
-  [['pvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'pv_name,vg_name,pv_size,pv_free,pv_attr'], host('pvs-empty.txt')],
-  [['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,vg_attr,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,pv_count,lv_count'], host('vgs-empty.txt')],
-  [['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,data_percent,metadata_percent,lv_metadata_size,chunk_size,transaction_id,seg_monitor,lv_profile,lv_when_full,lv_health_status,lv_dm_path,vg_free,vg_extent_size'], host('lvs-empty.txt')],
-  [['lvmconfig', '--typeconfig', 'full', 'config/profile_dir', 'activation/thin_pool_autoextend_threshold', 'activation/thin_pool_autoextend_percent'], host('lvmconfig-thin.txt')],
-  [['lsblk', '--json', '--bytes', '--paths', '-o', 'NAME,TYPE,SIZE,MOUNTPOINTS,FSTYPE,PKNAME', '/dev/loop0'], host('lsblk-loop-fresh.txt')],
-  [['wipefs', '--no-act', '--json', '/dev/loop0'], host('wipefs-fresh.txt')],
-  [['dockerd', '--version'], host('dockerd-version.txt')],
-];
-
-const mutations = [
-  ['pvcreate', '/dev/loop0'],
-  ['vgcreate', 'docker', '/dev/loop0'],
-  ['lvcreate', '--wipesignatures', 'y', '-n', 'thinpool', 'docker', '-l', '95%VG'],
-  ['lvcreate', '--wipesignatures', 'y', '-n', 'thinpoolmeta', 'docker', '-l', '1%VG'],
-  ['lvconvert', '-y', '--zero', 'n', '-c', '512K', '--thinpool', 'docker/thinpool', '--poolmetadata', 'docker/thinpoolmeta'],
-  ['lvchange', '--metadataprofile', 'docker-thinpool', 'docker/thinpool'],
-  ['lvchange', '--monitor', 'y', 'docker/thinpool'],
-];
+const probes = initDirectProbes;
+const mutations = initDirectMutations;
 
 interface Run {
   code: number;

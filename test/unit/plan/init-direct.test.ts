@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { planInitDirect } from '../../../src/plan/init-direct.js';
-import { RefusedError } from '../../../src/errors.js';
 import { wipefsListQuery } from '../../../src/system/blockdev.js';
 import { lvsQuery, pvsQuery, vgsQuery } from '../../../src/system/lvm.js';
 import { thinPoolStatusesQuery } from '../../../src/system/dmsetup.js';
 import type { InitDirectState } from '../../../src/probe/state.js';
 import type { Plan } from '../../../src/plan/types.js';
+import { refusal } from '../../helpers/refusal.js';
 import { guest, host } from '../../helpers/fixtures.js';
 import { dockerState, freshDisk, freshHost, options, vgOnlyLvm } from '../../helpers/states.js';
 
@@ -15,16 +15,6 @@ const argvOf = (plan: Plan, id: string) => {
   if (step?.action.kind !== 'exec') throw new Error(`no exec step ${id}`);
   return step.action.argv;
 };
-const refusal = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(RefusedError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a refusal');
-};
-
 /** The guest's host after the guide's direct-lvm steps: docker/thinpool on /dev/ubda (recorded). */
 function provisioned(state: 'pool' | 'pool-used' | 'pool-inactive' = 'pool', overrides: Partial<InitDirectState> = {}): InitDirectState {
   const statuses = thinPoolStatusesQuery().parse(guest(`dmsetup-status-${state}.txt`));

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { RefusedError } from '../../../src/errors.js';
 import { planInitLoop, initLoopDefaults, type InitLoopOptions, type InitLoopState, type LoopPoolState } from '../../../src/plan/init-loop.js';
 import { planResizeLoop, type ResizeLoopState } from '../../../src/plan/resize-loop.js';
 import { planReactivate, unitContent, type ReactivateState } from '../../../src/plan/reactivate.js';
@@ -8,20 +7,12 @@ import { losetupListQuery } from '../../../src/system/losetup.js';
 import { lvsQuery } from '../../../src/system/lvm.js';
 import { formatPoolRecord } from '../../../src/system/pool-record.js';
 import type { Plan } from '../../../src/plan/types.js';
+import { refusal } from '../../helpers/refusal.js';
 import { guest } from '../../helpers/fixtures.js';
 import { dockerState } from '../../helpers/states.js';
 
 const ids = (plan: Plan) => plan.steps.map((s) => s.id);
 const argv = (plan: Plan, id: string) => (plan.steps.find((s) => s.id === id)!.action as { argv: string[] }).argv;
-const refusal = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(RefusedError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a refusal');
-};
 const loopNodes = ['loop0', 'loop1', 'loop2', 'loop3', 'loop4', 'loop5', 'loop6', 'loop7'];
 
 /** Recorded states: `empty` (no dm devices) or `both` (docker/thinpool + the loop pool dmctl-pool). */
