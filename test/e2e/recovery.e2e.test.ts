@@ -1,0 +1,137 @@
+/**
+ * Failure and recovery on a real kernel: a step that fails half-way, then `dmctl apply --resume`;
+ * a saved plan applied as reviewed, and refused once the host changed; a failed `dmsetup resume`
+ * during resize-loop never leaves the pool suspended.
+ *
+ * Failures are injected with a shim earlier on PATH that fails the first call of one tool and then
+ * hands every call to the real one.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runScenario, type ScenarioResult } from './scenario.js';
+
+const shim = (tool: string, when: string) => `
+mkdir -p /run/shim
+cat > /run/shim/${tool} <<'SHIM'
+#!/bin/sh
+# Fails once (when the arguments match), then behaves like the real tool.
+if [ ! -e /run/shim/${tool}.failed ] && echo " $* " | grep -q -- '${when}'; then
+  touch /run/shim/${tool}.failed
+  echo "${tool}: injected failure" >&2
+  exit 5
+fi
+exec /usr/sbin/${tool} "$@"
+SHIM
+chmod +x /run/shim/${tool}
+`;
+
+describe('init-direct: a failure half-way, then apply --resume', () => {
+  let s: ScenarioResult & { cleanup(): Promise<void> };
+  beforeAll(async () => {
+    s = await runScenario(
+      `
+${shim('lvconvert', 'thinpool')}
+rec fail env PATH=/run/shim:$PATH node "$PROJECT_ROOT/bin/dmctl.js" init-direct /dev/ubda --consumer none --yes
+rec journal sh -c 'cat /var/lib/dmctl/journal/*.json'
+rec resume dmctl apply --resume --yes
+rec lvs lvs --noheadings -o lv_attr,seg_monitor,lv_profile docker/thinpool
+rec rerun dmctl init-direct /dev/ubda --consumer none --yes
+rec lock-gone sh -c 'test ! -e /run/dmctl.lock && echo free'
+`,
+      { disks: ['1G'] },
+    );
+  });
+  afterAll(async () => s?.cleanup());
+
+  it('stops at the failed step with its command and output, and records it', async () => {
+    const fail = await s.get('fail');
+    expect(fail.rc, s.transcript).toBe(1);
+    expect(fail.err).toMatch(/step "Convert them into the thin pool docker\/thinpool \(chunk 512K\)" failed: lvconvert: injected failure/);
+    expect(fail.err).toMatch(/done \(4\): pvcreate, vgcreate, lvcreate-data, lvcreate-metadata/);
+    const journal = JSON.parse((await s.get('journal')).out);
+    expect(journal.status).toBe('failed');
+  });
+
+  it('--resume continues from the failed step and ends where an uninterrupted run ends', async () => {
+    const resume = await s.get('resume');
+    expect(resume.rc, `${resume.out}\n${resume.err}`).toBe(0);
+    expect(resume.err).toMatch(/continuing from "Convert them into the thin pool/);
+    expect((await s.get('lvs')).out.trim()).toMatch(/^twi-a-t---\s+monitored\s+docker-thinpool$/);
+    expect((await s.get('rerun')).out).toContain('nothing to do');
+    expect((await s.get('lock-gone')).out.trim()).toBe('free');
+  });
+});
+
+describe('a saved plan: applied as reviewed, refused when stale', () => {
+  let s: ScenarioResult & { cleanup(): Promise<void> };
+  beforeAll(async () => {
+    s = await runScenario(
+      `
+rec save dmctl init-direct /dev/ubda --consumer none --out /run/p1.plan
+rec save2 dmctl init-direct /dev/ubdb --vg other --consumer none --out /run/p2.plan
+rec runbook dmctl --format shell init-direct /dev/ubdb --vg other --consumer none
+rec apply dmctl apply /run/p1.plan --yes
+rec pool lvs --noheadings -o segtype docker/thinpool
+mkfs.ext4 -q /dev/ubdb
+rec stale dmctl apply /run/p2.plan --yes
+rec intact wipefs --no-act --json /dev/ubdb
+`,
+      { disks: ['1G', '512M'] },
+    );
+  });
+  afterAll(async () => s?.cleanup());
+
+  it('--out saves without changing anything; apply FILE builds the pool', async () => {
+    expect((await s.get('save')).rc).toBe(0);
+    const apply = await s.get('apply');
+    expect(apply.rc, `${apply.out}\n${apply.err}`).toBe(0);
+    expect((await s.get('pool')).out.trim()).toBe('thin-pool');
+  });
+
+  it('a plan whose disk changed meanwhile is refused as stale, and the disk is untouched', async () => {
+    const stale = await s.get('stale');
+    expect(stale.rc).toBe(3);
+    expect(stale.err).toMatch(/stale plan: the host no longer allows \/run\/p2\.plan .*signature \(ext4\)/);
+    expect(JSON.parse((await s.get('intact')).out).signatures.map((x: { type: string }) => x.type)).toEqual(['ext4']);
+  });
+
+  it('--format shell prints a runbook and changes nothing', async () => {
+    const runbook = await s.get('runbook');
+    expect(runbook.rc).toBe(0);
+    expect(runbook.out).toMatch(/^#!\/usr\/bin\/env bash\n/);
+    expect(runbook.out).toContain("pvcreate /dev/ubdb");
+  });
+});
+
+describe('resize-loop: a failed resume is undone, the pool is never left suspended', () => {
+  let s: ScenarioResult & { cleanup(): Promise<void> };
+  beforeAll(async () => {
+    s = await runScenario(
+      `
+dmctl init-loop --data-size 1G --metadata-size 64M --consumer none --yes >/dev/null 2>&1 || echo "init-loop failed"
+${shim('dmsetup', ' resume ')}
+rec fail env PATH=/run/shim:$PATH node "$PROJECT_ROOT/bin/dmctl.js" resize-loop +1G --yes
+rec attr dmsetup info -c --noheadings -o attr dmctl-pool
+rec table dmsetup table dmctl-pool
+rec again dmctl resize-loop +0.5G --yes
+rec table2 dmsetup table dmctl-pool
+`,
+      {},
+    );
+  });
+  afterAll(async () => s?.cleanup());
+
+  it('the failed resume runs the recovery: old table back, resumed', async () => {
+    const fail = await s.get('fail');
+    expect(fail.rc, s.transcript).toBe(1);
+    expect(fail.err).toMatch(/recovery: ran `dmsetup reload dmctl-pool --table '0 2097152 thin-pool/);
+    expect((await s.get('attr')).out.trim()).not.toContain('s');
+    expect((await s.get('table')).out).toMatch(/^0 2097152 thin-pool /);
+  });
+
+  it('running it again completes the resize', async () => {
+    const again = await s.get('again');
+    expect(again.rc, `${again.out}\n${again.err}`).toBe(0);
+    // The file already grew to 2 GiB; +0.5G more makes 2.5 GiB.
+    expect((await s.get('table2')).out).toMatch(/^0 5242880 thin-pool /);
+  });
+});
