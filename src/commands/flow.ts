@@ -23,9 +23,37 @@ function render(plan: Plan, format: GlobalOptions['format'], color: boolean): st
   return renderPlanText(plan, makeStyle(color));
 }
 
+/** Whether this run may change the host (and so must hold the host lock while it probes and applies). */
+const applies = (global: GlobalOptions) => !global.dryRun && global.format !== 'shell' && global.out === undefined;
+
+/**
+ * Holds the host lock around `fn` when the run applies. The lock is taken before probing, so the plan
+ * is made from the host as it is once no other dmctl can change it.
+ */
+async function locked<T>(ctx: CliContext, global: GlobalOptions, command: string, fn: () => Promise<T>): Promise<T> {
+  if (!applies(global)) return fn();
+  const now = ctx.now ?? (() => new Date());
+  const release = await acquireLock(ctx.files, { pid: ctx.pid ?? process.pid, command: `dmctl ${command}`, since: now().toISOString() }, {
+    wait: global.wait,
+    sleep: ctx.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    onWait: (h) => ctx.io.stderr.write(`waiting for another dmctl (pid ${h.pid}, ${h.command}, since ${h.since})…\n`),
+  });
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
+
 /** Plans a request, then saves, shows or applies the plan. */
 export async function execute(request: PlanRequest, ctx: CliContext, global: GlobalOptions): Promise<number> {
-  const { state, plan } = await probeAndPlan(request, ctx);
+  return locked(ctx, global, request.command, async () => {
+    const { state, plan } = await probeAndPlan(request, ctx);
+    return saveOrApply(request, state, plan, ctx, global);
+  });
+}
+
+async function saveOrApply(request: PlanRequest, state: unknown, plan: Plan, ctx: CliContext, global: GlobalOptions): Promise<number> {
   if (global.out !== undefined) {
     await ctx.files.writeFileAtomic(global.out, formatPlanFile(makePlanFile(plan, request, state)), 0o600);
     ctx.io.stdout.write(render(plan, global.format, colorWanted(ctx.io.stdout, !global.color, ctx.env)));
@@ -71,13 +99,9 @@ export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOp
     }
   }
 
+  // The caller holds the host lock (see `locked`).
   const now = ctx.now ?? (() => new Date());
   const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const release = await acquireLock(ctx.files, { pid: ctx.pid ?? process.pid, command: `dmctl ${plan.command}`, since: now().toISOString() }, {
-    wait: global.wait,
-    sleep,
-    onWait: (h) => ctx.io.stderr.write(`waiting for another dmctl (pid ${h.pid}, ${h.command}, since ${h.since})…\n`),
-  });
   let interrupted = false;
   const removeHandler = ctx.onInterrupt?.(() => {
     interrupted = true;
@@ -86,7 +110,7 @@ export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOp
   let result: RunResult;
   let journalPath: string;
   try {
-    const journal = await startJournal(ctx.files, plan, now().toISOString(), resumes);
+    const journal = await startJournal(ctx.files, plan, now().toISOString(), ctx.pid ?? process.pid, resumes);
     journalPath = journal.path;
     result = await applyPlan(plan, {
       executor: ctx.executor,
@@ -98,7 +122,6 @@ export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOp
     await journal.finish(result);
   } finally {
     removeHandler?.();
-    await release();
   }
   reportResult(result, ctx, global, plan, journalPath);
   if (result.status === 'done') return ExitCode.ok;
@@ -111,6 +134,10 @@ export async function applySavedPlan(file: string, ctx: CliContext, global: Glob
   const text = await ctx.files.readText(file);
   if (text === undefined) throw new RefusedError(`${file} does not exist: make a plan with --out ${file} first`);
   const saved = readPlanFile(text, file);
+  return locked(ctx, global, 'apply', () => applyIfCurrent(file, saved, ctx, global));
+}
+
+async function applyIfCurrent(file: string, saved: ReturnType<typeof readPlanFile>, ctx: CliContext, global: GlobalOptions): Promise<number> {
   let now: Awaited<ReturnType<typeof probeAndPlan>>;
   try {
     now = await probeAndPlan(saved.request, ctx);
@@ -129,6 +156,10 @@ export async function applySavedPlan(file: string, ctx: CliContext, global: Glob
 
 /** `dmctl apply --resume`: continue the newest failed or interrupted apply from its failed step. */
 export async function resumeApply(ctx: CliContext, global: GlobalOptions): Promise<number> {
+  return locked(ctx, global, 'apply --resume', () => resumeLocked(ctx, global));
+}
+
+async function resumeLocked(ctx: CliContext, global: GlobalOptions): Promise<number> {
   const last = await latestUnfinished(ctx.files);
   if (!last) throw new RefusedError('there is no failed or interrupted apply to resume (the newest apply finished)');
   const first = last.journal.steps.findIndex((s) => s.status !== 'done');
@@ -136,7 +167,8 @@ export async function resumeApply(ctx: CliContext, global: GlobalOptions): Promi
   ctx.io.stderr.write(`resuming ${last.path}: ${first} step${first === 1 ? '' : 's'} were done; continuing from "${remaining[0]?.title ?? '-'}"\n`);
   const plan: Plan = { ...last.journal.plan, steps: remaining };
   const code = await showAndApply(plan, ctx, global, last.path);
-  await markResumed(ctx.files, last.path, last.journal);
+  // Only a run that applied something consumes the resume point (not a dry run or a runbook).
+  if (applies(global)) await markResumed(ctx.files, last.path, last.journal);
   return code;
 }
 

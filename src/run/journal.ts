@@ -22,6 +22,8 @@ const StepRecord = z.object({
 export const JournalSchema = z.object({
   formatVersion: z.literal(1),
   startedAt: z.string(),
+  /** The dmctl that applies (a journal still `running` whose process is gone was cut short). */
+  pid: z.number().int(),
   status: z.enum(['running', 'done', 'failed', 'interrupted', 'resumed']),
   /** The journal this run resumed, if any. */
   resumes: z.string().optional(),
@@ -38,11 +40,12 @@ export interface JournalWriter {
 }
 
 /** Starts a journal for `plan`; `startedAt` comes from the caller (no clock in here). */
-export async function startJournal(files: HostFiles, plan: Plan, startedAt: string, resumes?: string): Promise<JournalWriter> {
+export async function startJournal(files: HostFiles, plan: Plan, startedAt: string, pid: number, resumes?: string): Promise<JournalWriter> {
   const path = `${journalDir}/${startedAt.replace(/[:.]/g, '-')}-${plan.command}.json`;
   const journal: Journal = {
     formatVersion: 1,
     startedAt,
+    pid,
     status: 'running',
     ...(resumes ? { resumes } : {}),
     plan,
@@ -82,14 +85,15 @@ export async function startJournal(files: HostFiles, plan: Plan, startedAt: stri
   };
 }
 
-/** The newest journal of an apply that failed or was interrupted, or undefined. */
+/** The newest journal of an apply that failed, was interrupted, or was cut short (killed, power loss). */
 export async function latestUnfinished(files: HostFiles): Promise<{ path: string; journal: Journal } | undefined> {
   const names = ((await files.listDir(journalDir)) ?? []).filter((n) => n.endsWith('.json')).sort().reverse();
   for (const name of names) {
     const path = `${journalDir}/${name}`;
     const parsed = JournalSchema.safeParse(JSON.parse((await files.readText(path)) ?? 'null'));
     if (!parsed.success) continue;
-    if (parsed.data.status === 'failed' || parsed.data.status === 'interrupted') return { path, journal: parsed.data };
+    const cutShort = parsed.data.status === 'running' && !(await files.exists(`/proc/${parsed.data.pid}`));
+    if (parsed.data.status === 'failed' || parsed.data.status === 'interrupted' || cutShort) return { path, journal: parsed.data };
     return undefined; // the newest apply finished (or was resumed): nothing to resume
   }
   return undefined;

@@ -20,14 +20,23 @@ export async function acquireLock(
 ): Promise<() => Promise<void>> {
   const path = options.path ?? lockPath;
   let told = false;
+  const mine = `${JSON.stringify(me)}\n`;
   for (;;) {
-    if (await files.createExclusive(path, `${JSON.stringify(me)}\n`)) {
-      return () => files.remove(path);
+    if (await files.createExclusive(path, mine)) {
+      // Release only our own lock (never one another dmctl took over meanwhile).
+      return async () => {
+        if ((await files.readText(path)) === mine) await files.remove(path);
+      };
     }
-    const holder = parseHolder(await files.readText(path));
-    if (!holder || !(await files.exists(`/proc/${holder.pid}`))) {
-      // Left by a dmctl that died (or unreadable): nobody holds it.
-      await files.remove(path);
+    const text = await files.readText(path);
+    if (text === undefined) continue; // released meanwhile: try again
+    const holder = parseHolder(text);
+    if (!holder) {
+      throw new RefusedError(`${path} exists but does not say which dmctl holds it: if no dmctl is running, remove it and run again`);
+    }
+    if (!(await files.exists(`/proc/${holder.pid}`))) {
+      // Left by a dmctl that died: nobody holds it. Remove it only if it is still that same lock.
+      if ((await files.readText(path)) === text) await files.remove(path);
       continue;
     }
     if (!options.wait) {

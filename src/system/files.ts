@@ -125,13 +125,19 @@ export function createHostFiles(searchPath = process.env.PATH ?? ''): HostFiles 
       await fs.rename(temp, file);
     },
     async createExclusive(file, content) {
+      // Written whole to a temporary file, then linked into place: link(2) fails if `file` exists,
+      // so nobody ever sees the file half-written.
       await fs.mkdir(path.dirname(file), { recursive: true });
+      const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+      await fs.writeFile(temp, content, { mode: 0o644 });
       try {
-        await fs.writeFile(file, content, { flag: 'wx', mode: 0o644 });
+        await fs.link(temp, file);
         return true;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
         throw error;
+      } finally {
+        await fs.rm(temp, { force: true });
       }
     },
     async remove(file) {
