@@ -146,6 +146,12 @@ function planDocker(docker: DockerState, options: ConsumerOptions): ConsumerPlan
   }
   if (docker.dataRootEntries > 0 && !plan.alreadyConfigured) {
     const backup = `${docker.dataRoot}.bk`;
+    if (docker.dataRootIsMountPoint) {
+      plan.problems.push(
+        `${docker.dataRoot} is a mount point and not empty, so it cannot be moved aside: empty it (move its contents to a backup) or set another data-root, then run again`,
+      );
+      return plan;
+    }
     if (docker.dataRootBackupExists) {
       plan.problems.push(`${docker.dataRoot} is not empty and ${backup} already exists: move or delete ${backup} first`);
       return plan;

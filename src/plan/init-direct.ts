@@ -102,7 +102,8 @@ export function planInitDirect(state: InitDirectState, options: InitDirectOption
   }
 
   const isConverted = poolLv?.attr.isThinPool === true;
-  if (poolLv && !isConverted && !(poolLv.segtype === 'linear' && metaLvExists)) {
+  // A linear POOL LV in dmctl's own VG is a run that stopped after lvcreate: finish it.
+  if (poolLv && !isConverted && poolLv.segtype !== 'linear') {
     problems.push(`${vg}/${pool} exists but is a ${poolLv.segtype} volume, not a thin pool: choose another --pool`);
   }
   if (poolLv && isConverted && poolLv.chunkSizeBytes !== options.chunkSizeBytes) {

@@ -98,10 +98,11 @@ export async function probeDocker(ctx: ProbeContext): Promise<DockerState> {
   } catch {
     // invalid JSON: the planner refuses it with a clear message
   }
-  const [entries, backupExists, service] = await Promise.all([
+  const [entries, backupExists, service, mountinfo] = await Promise.all([
     ctx.files.listDir(dataRoot),
     ctx.files.exists(`${dataRoot}.bk`),
     serviceState(ctx, 'docker.service', programs.has('dockerd')),
+    ctx.files.readText('/proc/self/mountinfo'),
   ]);
   return {
     engine,
@@ -110,6 +111,7 @@ export async function probeDocker(ctx: ProbeContext): Promise<DockerState> {
     daemonJson,
     dataRoot,
     dataRootEntries: entries?.length ?? 0,
+    dataRootIsMountPoint: isMountPoint(mountinfo ?? '', dataRoot),
     dataRootBackupExists: backupExists,
   };
 }
@@ -174,12 +176,16 @@ export async function probeInitDirect(ctx: ProbeContext, options: InitDirectOpti
 }
 
 /** Everything `status` shows: lvs, the kernel's thin-pool tables and statuses, lvm.conf's autoextend. */
+/** lvm.conf's own defaults, for a host without LVM (no LVM pool can exist there). */
+const noLvmConfig = { profileDir: '/etc/lvm/profile', threshold: 100, percent: 20 };
+
 export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
-  const deviceMapperLoaded = await isDeviceMapperLoaded(ctx);
+  const [deviceMapperLoaded, lvm] = await Promise.all([isDeviceMapperLoaded(ctx), ctx.files.which('lvm')]);
+  // Loop pools need no LVM: on a host without it, only the dm pools are shown.
   const [lvs, dmStatuses, lvmConfig] = await Promise.all([
-    runQuery(ctx.executor, lvsQuery()),
+    lvm ? runQuery(ctx.executor, lvsQuery()) : [],
     deviceMapperLoaded ? runQuery(ctx.executor, thinPoolStatusesQuery()) : [],
-    runQuery(ctx.executor, lvmThinConfigQuery()),
+    lvm ? runQuery(ctx.executor, lvmThinConfigQuery()) : noLvmConfig,
   ]);
   const profileNames = [...new Set(lvs.filter((l) => l.attr.isThinPool && l.profile).map((l) => l.profile!))];
   const profiles = Object.fromEntries(
@@ -205,4 +211,13 @@ export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
 export async function isDeviceMapperLoaded(ctx: ProbeContext): Promise<boolean> {
   const devices = await ctx.files.readText('/proc/devices');
   return devices === undefined || /^\s*\d+\s+device-mapper\s*$/m.test(devices);
+}
+
+/** Whether `dir` is a mount point, from /proc/self/mountinfo (field 5; octal escapes decoded). */
+export function isMountPoint(mountinfo: string, dir: string): boolean {
+  const target = dir.replace(/\/+$/, '') || '/';
+  return mountinfo.split('\n').some((line) => {
+    const field = line.split(' ')[4];
+    return field !== undefined && field.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))) === target;
+  });
 }

@@ -39,6 +39,8 @@ export interface DockerState {
   dataRoot: string;
   /** Number of entries in the data root (0 when missing). */
   dataRootEntries: number;
+  /** The data root is a mount point (rename(2) cannot move it aside). */
+  dataRootIsMountPoint: boolean;
   dataRootBackupExists: boolean;
 }
 

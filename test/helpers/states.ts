@@ -15,6 +15,7 @@ export function dockerState(overrides: Partial<DockerState> = {}): DockerState {
     daemonJson: undefined,
     dataRoot: '/var/lib/docker',
     dataRootEntries: 0,
+    dataRootIsMountPoint: false,
     dataRootBackupExists: false,
     ...overrides,
   };

@@ -18,6 +18,7 @@ function host_(lvs: string, dm: string, statusOverride?: string) {
     .on(['losetup', '--json', '--list', '-O', 'NAME,BACK-FILE,MAJ:MIN,SIZELIMIT,OFFSET,RO'], { stdout: guest('losetup-looppool.txt') })
     .on(lvmconfigArgv, { stdout: host('lvmconfig-thin.txt') });
   const files = new MemoryFiles({
+    programs: ['lvm'],
     files: { '/proc/devices': 'Block devices:\n  7 loop\n254 device-mapper\n', '/etc/lvm/profile/docker-thinpool.profile': autoextendProfileContent(80, 20) },
   });
   return { executor, files };
@@ -48,6 +49,17 @@ describe('status costs few subprocesses', () => {
     const r = await dmctl(['--json', 'status'], env);
     expect(JSON.parse(r.stdout).pools.map((p: { name: string }) => p.name)).toEqual(['docker/thinpool', 'dmctl-pool']);
     expect(env.executor.calls).toHaveLength(5);
+  });
+});
+
+describe('status on a host without LVM', () => {
+  it('shows the loop pools, asking neither lvs nor lvmconfig', async () => {
+    const env = host_('empty', 'looppool');
+    env.files.programs.delete('lvm');
+    const r = await dmctl(['--json', 'status'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).pools.map((p: { name: string; kind: string }) => [p.name, p.kind])).toEqual([['dmctl-pool', 'dm']]);
+    expect(env.executor.calls.map((c) => c[0])).toEqual(['dmsetup', 'dmsetup', 'losetup']);
   });
 });
 

@@ -160,6 +160,14 @@ describe('init-direct converges', () => {
     expect(plan.steps.some((s) => s.destructive)).toBe(false);
   });
 
+  it('resumes after lvcreate-data: only the metadata LV and lvconvert remain', () => {
+    const state = freshHost({ lvm: vgOnlyLvm() });
+    const [pool] = lvsQuery().parse(guest('lvs-pool.txt'));
+    state.lvm.lvs = [{ ...pool!, vgName: 'dmctltest', segtype: 'linear', attr: { ...pool!.attr, isThinPool: false, raw: '-wi-a-----' } }];
+    const plan = planInitDirect(state, options({ vg: 'dmctltest' }));
+    expect(ids(plan).slice(0, 2)).toEqual(['lvcreate-metadata', 'lvconvert']);
+  });
+
   it('re-enables monitoring and rewrites a changed profile, nothing else', () => {
     const state = provisioned();
     state.lvm.lvs = state.lvm.lvs.map((l) => (l.name === 'thinpool' ? { ...l, monitor: 'not monitored' } : l));
@@ -225,6 +233,11 @@ describe('init-direct and the consumer', () => {
     expect(ids(plan).slice(-5)).toEqual(['stop-docker', 'move-docker-root', 'write-daemon-json', 'start-docker', 'verify-docker']);
     expect(plan.steps.find((s) => s.id === 'move-docker-root')!.action).toEqual({ kind: 'move', from: '/var/lib/docker', to: '/var/lib/docker.bk' });
     expect(plan.steps.find((s) => s.id === 'verify-docker')!.action).toMatchObject({ expect: { includes: '["Pool Name","docker-thinpool"]' } });
+  });
+
+  it('refuses to move a data root that is a mount point, before stopping anything', () => {
+    const docker = dockerState({ dataRootEntries: 1, dataRootIsMountPoint: true, service: { kind: 'systemd', unit: 'docker.service', state: 'active' } });
+    expect(refusal(() => planInitDirect(freshHost({ consumer: { kind: 'docker', docker } }), options()))).toMatch(/\/var\/lib\/docker is a mount point and not empty/);
   });
 
   it('refuses when the backup of the data root already exists', () => {

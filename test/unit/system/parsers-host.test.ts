@@ -122,3 +122,19 @@ describe('argv display', () => {
     expect(formatArgv(['echo', "it's"])).toBe("echo 'it'\\''s'");
   });
 });
+
+describe('mount points', () => {
+  it('reads this machine\'s own /proc/self/mountinfo', async () => {
+    const { isMountPoint } = await import('../../../src/probe/probe.js');
+    const { readFileSync } = await import('node:fs');
+    const real = readFileSync('/proc/self/mountinfo', 'utf8');
+    expect(isMountPoint(real, '/proc')).toBe(true);
+    expect(isMountPoint(real, '/proc/')).toBe(true);
+    expect(isMountPoint(real, '/proc/self')).toBe(false);
+  });
+
+  it('decodes the kernel\'s octal escapes (proc(5): a space is \\040)', async () => {
+    const { isMountPoint } = await import('../../../src/probe/probe.js');
+    expect(isMountPoint('99 22 0:5 / /mnt/with\\040space rw - tmpfs tmpfs rw\n', '/mnt/with space')).toBe(true);
+  });
+});
