@@ -36,8 +36,8 @@ export interface ResizeLoopOptions {
   metadata: boolean;
 }
 
-/** The kernel uses at most this much thin-pool metadata (16 GiB minus a little). */
-export const maxMetadataBytes = 16 * 1024 ** 3;
+/** The kernel uses at most this much thin-pool metadata: THIN_METADATA_MAX_SECTORS, 255 × 2¹⁴ 4 KiB blocks (15.94 GiB). */
+export const maxMetadataBytes = 255 * 2 ** 14 * 4096;
 
 /** The loop-backed thin pools: their data and metadata devices are loop devices with files. */
 export function loopPools(state: LoopPoolState) {
@@ -73,27 +73,30 @@ export function planResizeLoop(state: ResizeLoopState, options: ResizeLoopOption
   const current = state.fileBytes[file];
   if (current === undefined) throw new RefusedError(`${file} (the ${what} file of ${pool.name}) does not exist: the pool runs on a deleted file; copy the data off before anything else`);
 
+  // What the kernel uses now: the table's length for data, the status line's block count for metadata.
+  const tableBytes = pool.table.lengthSectors * sectorBytes;
+  const kernelMetadataBytes = pool.status && !('failed' in pool.status) ? pool.status.totalMetadataBlocks * metadataBlockBytes : current;
+  const inUse = options.metadata ? kernelMetadataBytes : tableBytes;
   // Data: whole pool blocks (the kernel ignores a partial block); metadata: whole 4 KiB blocks.
+  // `+SIZE` counts from what the kernel uses, so re-running after an interrupted resize (file already
+  // grown, table not yet) does not grow the file twice.
   const unit = options.metadata ? metadataBlockBytes : pool.table.blockSectors * sectorBytes;
-  const wanted = Math.floor((options.size.relative ? current + options.size.bytes : options.size.bytes) / unit) * unit;
-  if (wanted < current) {
-    throw new RefusedError(`${file} is ${formatBytes(current)}; ${formatBytes(wanted)} would shrink it, and a thin pool cannot shrink: give a larger size (e.g. +10G)`);
+  const wanted = Math.floor((options.size.relative ? inUse + options.size.bytes : options.size.bytes) / unit) * unit;
+  if (wanted < inUse) {
+    throw new RefusedError(`${pool.name}'s ${what} is ${formatBytes(inUse)}; ${formatBytes(wanted)} would shrink it, and a thin pool cannot shrink: give a larger size (e.g. +10G)`);
   }
   if (options.metadata && wanted > maxMetadataBytes) {
-    throw new RefusedError(`thin-pool metadata cannot use more than 16 GiB (${maxMetadataBytes} bytes): give a smaller size`);
+    throw new RefusedError(`the kernel uses at most ${formatBytes(maxMetadataBytes)} of thin-pool metadata (${maxMetadataBytes} bytes): give a smaller size`);
   }
 
   const notes: Note[] = [];
-  const tableBytes = pool.table.lengthSectors * sectorBytes;
   const newTable = options.metadata ? pool.table : { ...pool.table, lengthSectors: wanted / sectorBytes };
-  const kernelUpToDate = options.metadata
-    ? !!pool.status && !('failed' in pool.status) && pool.status.totalMetadataBlocks * metadataBlockBytes >= Math.min(wanted, maxMetadataBytes)
-    : tableBytes === wanted;
+  const kernelUpToDate = options.metadata ? kernelMetadataBytes >= wanted : tableBytes === wanted;
   const steps: Step[] = [];
-  if (wanted === current && kernelUpToDate) {
+  if (current >= wanted && kernelUpToDate) {
     return plan(state, pool.name, what, [], [{ level: 'info', text: `${pool.name}'s ${what} is already ${formatBytes(wanted)}` }]);
   }
-  const growth = wanted - current;
+  const growth = Math.max(0, wanted - current);
   const free = state.freeBytes[file] ?? 0;
   if (growth > free) {
     notes.push({ level: 'warning', text: `${file} grows by ${formatBytes(growth)} but its filesystem has ${formatBytes(free)} free: sparse files overcommit, and writes fail once the filesystem fills` });
@@ -114,7 +117,7 @@ export function planResizeLoop(state: ResizeLoopState, options: ResizeLoopOption
       [dmsetupReloadArgv(pool.name, oldTable), dmsetupResumeArgv(pool.name)],
     ),
     options.metadata
-      ? checkStep('verify', `Verify ${pool.name}'s metadata grew`, dmsetupStatusArgv(pool.name), { includes: `/${Math.min(wanted, maxMetadataBytes) / metadataBlockBytes} ` }, 'The status line must show the new metadata block count.')
+      ? checkStep('verify', `Verify ${pool.name}'s metadata grew`, dmsetupStatusArgv(pool.name), { includes: `/${wanted / metadataBlockBytes} ` }, 'The status line must show the new metadata block count.')
       : checkStep('verify', `Verify ${pool.name} is ${formatBytes(wanted)}`, dmsetupTableArgv(pool.name), { includes: `0 ${newTable.lengthSectors} thin-pool ` }, 'The live table must carry the new length.'),
   );
   return plan(state, pool.name, what, steps, notes);

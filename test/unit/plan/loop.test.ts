@@ -170,6 +170,17 @@ describe('resize-loop', () => {
     expect(ids(planResizeLoop(state, { pool: undefined, size: { bytes: 2 * 1024 ** 3, relative: false }, metadata: false }))).toEqual(['set-capacity', 'reload', 'resume', 'verify']);
   });
 
+  it('+SIZE counts from what the kernel uses: a re-run after an interrupted resize does not grow twice', () => {
+    const state = resizeState({ fileBytes: { '/var/lib/dmctl-loop/data': 2 * 1024 ** 3, '/var/lib/dmctl-loop/metadata': 64 * 1024 ** 2 } });
+    const plan = planResizeLoop(state, { pool: undefined, size: { bytes: 1024 ** 3, relative: true }, metadata: false });
+    expect(ids(plan)).toEqual(['set-capacity', 'reload', 'resume', 'verify']);
+    expect(argv(plan, 'reload')[4]).toBe('0 4194304 thin-pool 7:1 7:0 128 32768 1 skip_block_zeroing');
+  });
+
+  it('refuses metadata beyond what the kernel uses (15.94 GiB)', () => {
+    expect(refusal(() => planResizeLoop(resizeState(), { pool: undefined, size: { bytes: 16 * 1024 ** 3, relative: false }, metadata: true }))).toMatch(/the kernel uses at most 15\.94 GiB/);
+  });
+
   it('--metadata grows the metadata file and reloads the same table', () => {
     const plan = planResizeLoop(resizeState(), { pool: undefined, size: { bytes: 128 * 1024 ** 2, relative: false }, metadata: true });
     expect(argv(plan, 'truncate')).toEqual(['truncate', '-s', String(128 * 1024 ** 2), '/var/lib/dmctl-loop/metadata']);
