@@ -59,19 +59,25 @@ export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
   const newDisks = disks.paths.filter((p) => !disks.inTargetVg.includes(p));
   const notes: Note[] = [];
   const steps: Step[] = [];
-  if (newDisks.length === 0) {
-    notes.push({ level: 'info', text: `${disks.paths.join(', ')} ${disks.paths.length > 1 ? 'are' : 'is'} already in VG ${pool.vgName}: nothing to add (grow the pool further with lvextend)` });
-    return finish(state, ref, steps, notes);
-  }
-  const newExtents = newDisks.reduce((sum, path) => {
-    const pv = state.lvm.pvs.find((p) => p.name === path);
-    const bytes = pv ? pv.sizeBytes : Math.max(0, (state.disks.find((d) => d.path === path)?.block?.sizeBytes ?? 0) - pvDataOffset);
-    return sum + Math.floor(bytes / extent);
-  }, 0);
-  const freeExtents = vg.freeExtentCount + newExtents;
   const metadataBytes = pool.metadataSizeBytes ?? 0;
   // Keep room to double the metadata later: the metadata LV and its spare grow together.
   const reserveExtents = 2 * Math.ceil(metadataBytes / extent);
+  const sizeCheck = (expected: number, field: 'lv_size' | 'lv_metadata_size', title: string) =>
+    checkStep('verify-size', title, ['lvs', '--noheadings', '--units', 'b', '--nosuffix', '-o', field, ref], { equals: String(expected) }, 'LVM must report the new size.');
+
+  if (newDisks.length === 0) {
+    // Free space already in the VG is autoextend's room: extend grows the pool only into new disks.
+    // (A run that stopped after vgextend is finished by `dmctl apply --resume`.)
+    notes.push({ level: 'info', text: `${disks.paths.join(', ')} ${disks.paths.length > 1 ? 'are' : 'is'} already in VG ${pool.vgName}: nothing to add (grow the pool further with lvextend; \`dmctl apply --resume\` finishes an extend that stopped half-way)` });
+    return finish(state, ref, steps, notes);
+  }
+
+  // A new PV gives its size less LVM's 1 MiB data offset (an orphan PV's pv_size still counts it).
+  const newExtents = newDisks.reduce((sum, path) => {
+    const bytes = state.lvm.pvs.find((p) => p.name === path)?.sizeBytes ?? state.disks.find((d) => d.path === path)?.block?.sizeBytes ?? 0;
+    return sum + Math.floor(Math.max(0, bytes - pvDataOffset) / extent);
+  }, 0);
+  const freeExtents = vg.freeExtentCount + newExtents;
 
   for (const w of disks.wipe) {
     steps.push(execStep(`wipefs-${w.path.split('/').pop()}`, `Erase the ${w.signatures.join(', ')} signature on ${w.path}`, wipefsAllArgv(w.path),
@@ -83,9 +89,6 @@ export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
       'Writes an LVM label on the disk: whatever was on it is no longer reachable.', true));
   }
   steps.push(execStep('vgextend', `Add ${newDisks.join(', ')} to VG ${pool.vgName}`, vgextendArgv(pool.vgName, newDisks), `${newExtents} extents (${formatBytes(newExtents * extent)}) more for the pool.`));
-
-  const sizeCheck = (expected: number, field: 'lv_size' | 'lv_metadata_size', title: string) =>
-    checkStep('verify-size', title, ['lvs', '--noheadings', '--units', 'b', '--nosuffix', '-o', field, ref], { equals: String(expected) }, 'LVM must report the new size.');
 
   if (options.metadataBytes !== undefined) {
     const add = Math.ceil(options.metadataBytes / extent) * extent;
