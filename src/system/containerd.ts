@@ -25,10 +25,19 @@ export interface DevmapperConfig {
   baseImageSize: string;
 }
 
-export function devmapperSectionToml(c: DevmapperConfig): string {
+/**
+ * The section header: config version 2 (and 3) name plugins by their full URI; a version 1 file (no
+ * `version` line, as Docker's containerd.io package ships) by their short ID, and containerd 1.x
+ * ignores the other spelling.
+ */
+function sectionKey(version: number): string {
+  return version >= 2 ? `plugins."${devmapperPlugin}"` : 'plugins.devmapper';
+}
+
+export function devmapperSectionToml(c: DevmapperConfig, version = 2): string {
   return [
     `# Written by dmctl: containerd's devmapper snapshotter on a thin pool.`,
-    `[plugins."${devmapperPlugin}"]`,
+    `[${sectionKey(version)}]`,
     `  pool_name = ${JSON.stringify(c.poolName)}`,
     `  root_path = ${JSON.stringify(c.rootPath)}`,
     `  base_image_size = ${JSON.stringify(c.baseImageSize)}`,
@@ -55,10 +64,11 @@ export function mergeContainerdConfig(current: string | undefined, wanted: Devma
   } catch (error) {
     return { kind: 'conflict', reason: `it is not valid TOML (${(error as Error).message.split('\n')[0]})` };
   }
+  const version = typeof parsed.version === 'number' ? parsed.version : 1;
   const plugins = (parsed.plugins ?? {}) as Record<string, unknown>;
-  const existing = plugins[devmapperPlugin] as Record<string, unknown> | undefined;
+  const existing = plugins[version >= 2 ? devmapperPlugin : 'devmapper'] as Record<string, unknown> | undefined;
   if (existing === undefined) {
-    return { kind: 'write', content: `${current.replace(/\n*$/, '\n')}\n${devmapperSectionToml(wanted)}` };
+    return { kind: 'write', content: `${current.replace(/\n*$/, '\n')}\n${devmapperSectionToml(wanted, version)}` };
   }
   const differs = (
     [

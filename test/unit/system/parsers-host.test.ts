@@ -138,3 +138,17 @@ describe('mount points', () => {
     expect(isMountPoint('99 22 0:5 / /mnt/with\\040space rw - tmpfs tmpfs rw\n', '/mnt/with space')).toBe(true);
   });
 });
+
+describe('containerd config versions', () => {
+  const wanted = { poolName: 'docker-thinpool', rootPath: '/var/lib/c', baseImageSize: '10GB' };
+  it('a version 1 file (no version line, as containerd.io ships it) gets [plugins.devmapper]', async () => {
+    const { mergeContainerdConfig } = await import('../../../src/system/containerd.js');
+    const v1 = '#   Copyright 2018-2022 Docker Inc.\ndisabled_plugins = ["cri"]\n';
+    const change = mergeContainerdConfig(v1, wanted);
+    expect(change.kind).toBe('write');
+    const content = (change as { content: string }).content;
+    expect(content).toContain('[plugins.devmapper]');
+    expect(content).not.toContain('io.containerd.snapshotter.v1.devmapper');
+    expect(mergeContainerdConfig(content, wanted)).toEqual({ kind: 'unchanged' });
+  });
+});
