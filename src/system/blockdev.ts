@@ -18,16 +18,18 @@ export interface BlockDevice {
 interface RawNode {
   name: string;
   type: string;
-  size: number;
-  mountpoints?: Array<string | null> | null;
+  size: number | string;
+  mountpoint?: string | null;
   children?: RawNode[];
 }
+// NOTE(util-linux): MOUNTPOINT (not 2.37's MOUNTPOINTS) works on every version still in use, and
+// util-linux before 2.33 prints numbers as JSON strings.
 const RawNodeSchema: z.ZodType<RawNode> = z.lazy(() =>
   z.object({
     name: z.string(),
     type: z.string(),
-    size: z.number().int().nonnegative(),
-    mountpoints: z.array(z.string().nullable()).nullable().optional(),
+    size: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]),
+    mountpoint: z.string().nullable().optional(),
     children: z.array(RawNodeSchema).optional(),
   }),
 );
@@ -36,8 +38,8 @@ function toDevice(n: RawNode): BlockDevice {
   return {
     path: n.name,
     type: n.type,
-    sizeBytes: n.size,
-    mountpoints: (n.mountpoints ?? []).filter((m): m is string => typeof m === 'string' && m.length > 0),
+    sizeBytes: Number(n.size),
+    mountpoints: n.mountpoint ? [n.mountpoint] : [],
     children: (n.children ?? []).map(toDevice),
   };
 }
@@ -45,7 +47,7 @@ function toDevice(n: RawNode): BlockDevice {
 /** Facts about the named devices. lsblk exits 32 when a device does not exist: the caller checks first. */
 export function lsblkQuery(devices: readonly string[]): Query<BlockDevice[]> {
   return {
-    argv: ['lsblk', '--json', '--bytes', '--paths', '-o', 'NAME,TYPE,SIZE,MOUNTPOINTS,FSTYPE,PKNAME', ...devices],
+    argv: ['lsblk', '--json', '--bytes', '--paths', '-o', 'NAME,TYPE,SIZE,MOUNTPOINT', ...devices],
     parse: (stdout) =>
       z.object({ blockdevices: z.array(RawNodeSchema) }).parse(JSON.parse(stdout)).blockdevices.map(toDevice),
   };

@@ -78,7 +78,7 @@ state="empty: no PVs, fresh /dev/ubda"
 report empty
 cap losetup-empty "${LOSETUP[@]}"
 echo "$(cat "$stage/losetup-empty.rc" 2>/dev/null || echo 0)" >"$stage/losetup-empty.rc"
-cap lsblk-fresh lsblk --json --bytes --paths -o NAME,TYPE,SIZE,MOUNTPOINTS,FSTYPE,PKNAME /dev/ubda
+cap lsblk-fresh lsblk --json --bytes --paths -o NAME,TYPE,SIZE,MOUNTPOINT /dev/ubda
 cap wipefs-fresh wipefs --no-act --json /dev/ubda
 
 state="looppool: bare dm thin pool dmctl-pool on loop devices (data 1G, metadata 64M), no LVM"
@@ -102,7 +102,7 @@ printf 'activation {\n  thin_pool_autoextend_threshold=80\n  thin_pool_autoexten
 step lvchange --metadataprofile docker-thinpool docker/thinpool
 step lvchange --monitor y docker/thinpool
 report pool
-cap lsblk-pv-with-lvs lsblk --json --bytes --paths -o NAME,TYPE,SIZE,MOUNTPOINTS,FSTYPE,PKNAME /dev/ubda
+cap lsblk-pv-with-lvs lsblk --json --bytes --paths -o NAME,TYPE,SIZE,MOUNTPOINT /dev/ubda
 
 state="both: state pool plus the bare loop pool dmctl-pool"
 looppool_up
@@ -128,7 +128,7 @@ report pool-inactive
 
 state="ext4: mkfs.ext4 -q /dev/ubdb"
 step mkfs.ext4 -q /dev/ubdb
-cap lsblk-ext4 lsblk --json --bytes --paths -o NAME,TYPE,SIZE,MOUNTPOINTS,FSTYPE,PKNAME /dev/ubdb
+cap lsblk-ext4 lsblk --json --bytes --paths -o NAME,TYPE,SIZE,MOUNTPOINT /dev/ubdb
 cap wipefs-ext4 wipefs --no-act --json /dev/ubdb
 
 if command -v sfdisk >/dev/null; then
@@ -139,7 +139,7 @@ else   # Debian puts sfdisk in package fdisk; busybox fdisk makes the same one-p
   printf 'o\nn\np\n1\n\n\nw\n' | busybox fdisk /dev/ubdb >/dev/null 2>&1 || true
 fi
 [[ -b /dev/ubdb1 ]] || state="$state [/dev/ubdb1 node missing]"
-cap lsblk-partitioned lsblk --json --bytes --paths -o NAME,TYPE,SIZE,MOUNTPOINTS,FSTYPE,PKNAME /dev/ubdb
+cap lsblk-partitioned lsblk --json --bytes --paths -o NAME,TYPE,SIZE,MOUNTPOINT /dev/ubdb
 uname -r >"$stage/KERNEL"
 GUEST
 

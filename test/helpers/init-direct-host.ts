@@ -7,7 +7,7 @@ export const initDirectProbes: Array<[string[], string]> = [
   [['vgs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,vg_attr,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,pv_count,lv_count'], host('vgs-empty.txt')],
   [['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,data_percent,metadata_percent,lv_metadata_size,chunk_size,transaction_id,seg_monitor,lv_profile,lv_when_full,lv_health_status,lv_dm_path,vg_free,vg_extent_size'], host('lvs-empty.txt')],
   [['lvmconfig', '--typeconfig', 'full', 'config/profile_dir', 'activation/thin_pool_autoextend_threshold', 'activation/thin_pool_autoextend_percent'], host('lvmconfig-thin.txt')],
-  [['lsblk', '--json', '--bytes', '--paths', '-o', 'NAME,TYPE,SIZE,MOUNTPOINTS,FSTYPE,PKNAME', '/dev/loop0'], host('lsblk-loop-fresh.txt')],
+  [['lsblk', '--json', '--bytes', '--paths', '-o', 'NAME,TYPE,SIZE,MOUNTPOINT', '/dev/loop0'], host('lsblk-loop-fresh.txt')],
   [['wipefs', '--no-act', '--json', '/dev/loop0'], host('wipefs-fresh.txt')],
   [['dockerd', '--version'], host('dockerd-version.txt')],
 ];
