@@ -20,6 +20,7 @@ import { formatPoolRecord, parsePoolRecord, poolRecordPath, type PoolRecord } fr
 import type { ConsumerState } from '../probe/state.js';
 import { volatileStateKeys } from '../probe/state.js';
 import { planConsumer, type ConsumerSettings } from './consumer.js';
+import { rebuildLoopPool } from './reactivate.js';
 import { checkStep, execStep, withRecovery, writeFileStep } from './steps.js';
 import { fingerprint, planFormatVersion, type Note, type Plan, type Step } from './types.js';
 
@@ -116,6 +117,21 @@ export function planInitLoop(state: InitLoopState, options: InitLoopOptions): Pl
     }
   } else if (state.dmNames.includes(options.pool)) {
     problems.push(`the device-mapper name ${options.pool} is taken by a device that is not a thin pool: choose another --pool`);
+  } else if (
+    record?.dataFile === files.data &&
+    record.metadataFile === files.metadata &&
+    state.dataFileBytes !== undefined &&
+    state.metadataFileBytes !== undefined
+  ) {
+    // Built here before and now down (a reboot, or a run that stopped after its record): bring it
+    // back exactly as `dmctl reactivate` would.
+    if (!state.deviceMapperLoaded) {
+      steps.push(execStep('modprobe', 'Load the dm-thin-pool kernel module', modprobeArgv('dm_thin_pool'), 'The kernel has no device-mapper loaded yet.'));
+    }
+    const rebuilt = rebuildLoopPool(record, state, { [files.data]: state.dataFileBytes, [files.metadata]: state.metadataFileBytes }, freeLoopDevices(state.devEntries, state.loops, 2));
+    if ('problem' in rebuilt) problems.push(rebuilt.problem);
+    else steps.push(...rebuilt.steps);
+    notes.push({ level: 'info', text: `${options.pool} was built here before and is down: its files and record are reused (its data is kept)` });
   } else {
     for (const [what, bytes, file] of [['data', state.dataFileBytes, files.data], ['metadata', state.metadataFileBytes, files.metadata]] as const) {
       if (bytes !== undefined) {
@@ -144,6 +160,9 @@ export function planInitLoop(state: InitLoopState, options: InitLoopOptions): Pl
       execStep('truncate-data', `Create the sparse data file ${files.data} (${formatBytes(options.dataSizeBytes)})`, truncateArgv(files.data, options.dataSizeBytes), 'Sparse: it takes disk space only as the pool fills.'),
       execStep('truncate-metadata', `Create the sparse metadata file ${files.metadata} (${formatBytes(options.metadataSizeBytes)})`, truncateArgv(files.metadata, options.metadataSizeBytes), 'Thin-pool metadata.'),
       execStep('zero-metadata', 'Zero the metadata header', zeroHeaderArgv(files.metadata), 'The kernel formats metadata whose first 4 KiB are zero; anything else is read as an existing pool.'),
+      // Recorded before anything is attached: whatever fails later, `dmctl reactivate` (or this command
+      // again) finds the pool's files through the record.
+      recordStep(options, table),
       execStep('attach-data', `Attach the data file to ${dataLoop}`, losetupAttachToArgv(dataLoop, files.data), 'dm-thin needs block devices.'),
       withRecovery(
         execStep('attach-metadata', `Attach the metadata file to ${metaLoop}`, losetupAttachToArgv(metaLoop, files.metadata), 'dm-thin needs block devices.'),
@@ -155,7 +174,6 @@ export function planInitLoop(state: InitLoopState, options: InitLoopOptions): Pl
         [['losetup', '-d', dataLoop, metaLoop]],
       ),
       checkStep('verify-pool', `Verify ${options.pool} is an active, empty thin pool`, dmsetupStatusArgv(options.pool), { includes: ' thin-pool 0 ' }, 'The kernel must report the pool with transaction id 0.'),
-      recordStep(options, { ...table, metadataDevice: metaLoop, dataDevice: dataLoop }),
     );
     notes.push({ level: 'info', text: `the pool's device is /dev/mapper/${options.pool}; \`dmctl resize-loop SIZE\` grows it, \`dmctl reactivate\` brings it back after a reboot` });
   }

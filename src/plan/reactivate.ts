@@ -105,45 +105,9 @@ export function planReactivate(state: ReactivateState, options: ReactivateOption
     steps.push(execStep('modprobe', 'Load the dm-thin-pool kernel module', modprobeArgv('dm_thin_pool'), 'The kernel has no device-mapper loaded yet.'));
   }
   for (const record of missing) {
-    const dataBytes = state.fileBytes[record.dataFile];
-    const metaBytes = state.fileBytes[record.metadataFile];
-    if (dataBytes === undefined || metaBytes === undefined) {
-      problems.push(`loop pool ${record.name}: ${dataBytes === undefined ? record.dataFile : record.metadataFile} is gone, so the pool cannot be rebuilt: restore the file, or remove ${poolRecordPath(record.name)} to forget the pool`);
-      continue;
-    }
-    const attached: string[] = [];
-    const deviceFor = (file: string, role: string): string => {
-      const existing = state.loops.find((l) => l.backingFile === file);
-      if (existing) return existing.name;
-      const device = free.shift()!;
-      steps.push(
-        withRecovery(
-          execStep(`attach-${role}-${record.name}`, `Attach ${file} to ${device}`, losetupAttachToArgv(device, file), `The ${role} file of loop pool ${record.name}.`),
-          attached.length > 0 ? [['losetup', '-d', ...attached]] : [],
-        ),
-      );
-      attached.push(device);
-      return device;
-    };
-    const dataDevice = deviceFor(record.dataFile, 'data');
-    const metadataDevice = deviceFor(record.metadataFile, 'metadata');
-    const blockBytes = record.blockSectors * sectorBytes;
-    const table = formatThinPoolTable({
-      lengthSectors: (Math.floor(dataBytes / blockBytes) * blockBytes) / sectorBytes,
-      metadataDevice,
-      dataDevice,
-      blockSectors: record.blockSectors,
-      lowWaterMarkBlocks: record.lowWaterMarkBlocks,
-      features: record.features,
-    });
-    steps.push(
-      withRecovery(
-        execStep(`create-${record.name}`, `Recreate the thin pool ${record.name}`, dmsetupCreateArgv(record.name, table),
-          'The same table as before the reboot (the data file\'s current length); the metadata on the file brings back every thin device.'),
-        attached.length > 0 ? [['losetup', '-d', ...attached]] : [],
-      ),
-      checkStep(`verify-${record.name}`, `Verify ${record.name} is an active thin pool`, dmsetupStatusArgv(record.name), { includes: ' thin-pool ' }, 'The kernel must accept the metadata.'),
-    );
+    const rebuilt = rebuildLoopPool(record, state, state.fileBytes, free);
+    if ('problem' in rebuilt) problems.push(rebuilt.problem);
+    else steps.push(...rebuilt.steps);
   }
 
   if (options.installUnit) {
@@ -175,4 +139,57 @@ export function planReactivate(state: ReactivateState, options: ReactivateOption
 
 function attachedCount(state: LoopPoolState, record: PoolRecord): number {
   return [record.dataFile, record.metadataFile].filter((f) => state.loops.some((l) => l.backingFile === f)).length;
+}
+
+/**
+ * The steps that bring a recorded loop pool back: attach its files (reusing a loop device that still
+ * has one), then `dmsetup create` with the recorded table at the data file's current length, and a
+ * check. `free` is consumed for the loop devices it takes.
+ */
+export function rebuildLoopPool(
+  record: PoolRecord,
+  state: Pick<LoopPoolState, 'loops'>,
+  fileBytes: Record<string, number | undefined>,
+  free: string[],
+): { steps: Step[] } | { problem: string } {
+  const dataBytes = fileBytes[record.dataFile];
+  const metaBytes = fileBytes[record.metadataFile];
+  if (dataBytes === undefined || metaBytes === undefined) {
+    return { problem: `loop pool ${record.name}: ${dataBytes === undefined ? record.dataFile : record.metadataFile} is gone, so the pool cannot be rebuilt: restore the file, or remove ${poolRecordPath(record.name)} to forget the pool` };
+  }
+  const steps: Step[] = [];
+  const attached: string[] = [];
+  const deviceFor = (file: string, role: string): string => {
+    const existing = state.loops.find((l) => l.backingFile === file);
+    if (existing) return existing.name;
+    const device = free.shift()!;
+    steps.push(
+      withRecovery(
+        execStep(`attach-${role}-${record.name}`, `Attach ${file} to ${device}`, losetupAttachToArgv(device, file), `The ${role} file of loop pool ${record.name}.`),
+        attached.length > 0 ? [['losetup', '-d', ...attached]] : [],
+      ),
+    );
+    attached.push(device);
+    return device;
+  };
+  const dataDevice = deviceFor(record.dataFile, 'data');
+  const metadataDevice = deviceFor(record.metadataFile, 'metadata');
+  const blockBytes = record.blockSectors * sectorBytes;
+  const table = formatThinPoolTable({
+    lengthSectors: (Math.floor(dataBytes / blockBytes) * blockBytes) / sectorBytes,
+    metadataDevice,
+    dataDevice,
+    blockSectors: record.blockSectors,
+    lowWaterMarkBlocks: record.lowWaterMarkBlocks,
+    features: record.features,
+  });
+  steps.push(
+    withRecovery(
+      execStep(`create-${record.name}`, `Recreate the thin pool ${record.name}`, dmsetupCreateArgv(record.name, table),
+        'The same table as before (the data file\'s current length); the metadata on the file brings back every thin device.'),
+      attached.length > 0 ? [['losetup', '-d', ...attached]] : [],
+    ),
+    checkStep(`verify-${record.name}`, `Verify ${record.name} is an active thin pool`, dmsetupStatusArgv(record.name), { includes: ' thin-pool ' }, 'The kernel must accept the metadata.'),
+  );
+  return { steps };
 }

@@ -67,7 +67,8 @@ const recordOf = (name: string, dir: string) =>
 describe('init-loop', () => {
   it('builds files, attaches named loop devices and creates the pool with Docker\'s table', () => {
     const plan = planInitLoop(initLoopState(), loopOptions());
-    expect(ids(plan)).toEqual(['mkdir', 'truncate-data', 'truncate-metadata', 'zero-metadata', 'attach-data', 'attach-metadata', 'dmsetup-create', 'verify-pool', 'write-record']);
+    // The record comes before anything is attached, so any later failure is recoverable from it.
+    expect(ids(plan)).toEqual(['mkdir', 'truncate-data', 'truncate-metadata', 'zero-metadata', 'write-record', 'attach-data', 'attach-metadata', 'dmsetup-create', 'verify-pool']);
     expect(argv(plan, 'truncate-data')).toEqual(['truncate', '-s', String(100 * 1024 ** 3), '/var/lib/dmctl/loop/dmctl-pool/data']);
     expect(argv(plan, 'zero-metadata')).toContain('bs=4096');
     expect(argv(plan, 'attach-data')).toEqual(['losetup', '/dev/loop0', '/var/lib/dmctl/loop/dmctl-pool/data']);
@@ -101,6 +102,13 @@ describe('init-loop', () => {
     const state = { ...initLoopState(), ...dmState('both') };
     expect(refusal(() => planInitLoop(state, loopOptions()))).toMatch(/a thin pool named dmctl-pool already exists on \/var\/lib\/dmctl-loop\/data/);
     expect(refusal(() => planInitLoop({ ...state, dmNames: [...state.dmNames, 'thin0'] }, loopOptions({ pool: 'thin0' })))).toMatch(/taken by a device that is not a thin pool/);
+  });
+
+  it('brings back a recorded pool whose files are there but whose device is not (no new files, data kept)', () => {
+    const state = initLoopState({ record: recordOf('dmctl-pool', '/var/lib/dmctl/loop/dmctl-pool'), dataFileBytes: 2 * 1024 ** 3, metadataFileBytes: 64 * 1024 ** 2 });
+    const plan = planInitLoop(state, loopOptions());
+    expect(ids(plan)).toEqual(['attach-data-dmctl-pool', 'attach-metadata-dmctl-pool', 'create-dmctl-pool', 'verify-dmctl-pool']);
+    expect(argv(plan, 'create-dmctl-pool')[4]).toBe('0 4194304 thin-pool /dev/loop1 /dev/loop0 128 32768 1 skip_block_zeroing');
   });
 
   it('refuses leftover files and points to reactivate', () => {
