@@ -162,7 +162,13 @@ export async function resumeApply(ctx: CliContext, global: GlobalOptions): Promi
 async function resumeLocked(ctx: CliContext, global: GlobalOptions): Promise<number> {
   const last = await latestUnfinished(ctx.files);
   if (!last) throw new RefusedError('there is no failed or interrupted apply to resume (the newest apply finished)');
-  const first = last.journal.steps.findIndex((s) => s.status !== 'done');
+  let first = last.journal.steps.findIndex((s) => s.status !== 'done');
+  // A failed step whose recovery undid an earlier step's work restarts from that earlier step.
+  const restart = last.journal.plan.steps[first]?.resumeFrom;
+  if (restart && last.journal.steps[first]?.status === 'failed') {
+    const at = last.journal.plan.steps.findIndex((s) => s.id === restart);
+    if (at >= 0 && at < first) first = at;
+  }
   const remaining = last.journal.plan.steps.slice(first);
   ctx.io.stderr.write(`resuming ${last.path}: ${first} step${first === 1 ? '' : 's'} were done; continuing from "${remaining[0]?.title ?? '-'}"\n`);
   const plan: Plan = { ...last.journal.plan, steps: remaining };

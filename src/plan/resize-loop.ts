@@ -115,6 +115,7 @@ export function planResizeLoop(state: ResizeLoopState, options: ResizeLoopOption
         'One ioctl suspends, swaps and resumes: the shortest I/O freeze, with no process start inside it.'),
       // A failed resume can leave the pool suspended with the new table refused: put the old one back.
       [dmsetupReloadArgv(pool.name, oldTable), dmsetupResumeArgv(pool.name)],
+      'reload',
     ),
     options.metadata
       ? checkStep('verify', `Verify ${pool.name}'s metadata grew`, dmsetupStatusArgv(pool.name), { includes: `/${wanted / metadataBlockBytes} ` }, 'The status line must show the new metadata block count.')

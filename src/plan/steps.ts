@@ -32,6 +32,6 @@ export function checkStep(
 }
 
 /** The same step, with commands that restore a safe state if it fails. */
-export function withRecovery(step: Step, recovery: ReadonlyArray<readonly string[]>): Step {
-  return { ...step, recovery: recovery.map((argv) => [...argv]) };
+export function withRecovery(step: Step, recovery: ReadonlyArray<readonly string[]>, resumeFrom?: string): Step {
+  return { ...step, recovery: recovery.map((argv) => [...argv]), ...(resumeFrom ? { resumeFrom } : {}) };
 }

@@ -48,6 +48,11 @@ export const StepSchema = z.object({
    * and resume a pool whose resume failed). The runner runs them in order and reports each.
    */
   recovery: z.array(ArgvSchema).optional(),
+  /**
+   * After this step failed and its recovery ran, `apply --resume` restarts from this earlier step
+   * (the recovery undid its effect), not from this one.
+   */
+  resumeFrom: z.string().optional(),
 });
 export type Step = z.infer<typeof StepSchema>;
 

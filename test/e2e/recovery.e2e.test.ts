@@ -135,3 +135,102 @@ rec table2 dmsetup table dmctl-pool
     expect((await s.get('table2')).out).toMatch(/^0 5242880 thin-pool /);
   });
 });
+
+/** A shim that fails the first call of TOOL whose arguments contain WHEN, then passes through. */
+const failOnce = (tool: string, path: string, when: string) => `
+rm -f /run/shim/*; mkdir -p /run/shim
+printf '%s\\n' '#!/bin/sh' \\
+  'if [ ! -e /run/shim/done ] && echo " $* " | grep -q -- "${when}"; then touch /run/shim/done; echo "${tool}: injected failure" >&2; exit 5; fi' \\
+  'exec ${path} "$@"' > /run/shim/${tool}
+chmod +x /run/shim/${tool}
+`;
+
+describe('init-direct: a failure injected at each step, then --resume, ends as an uninterrupted run', () => {
+  // Each exec step of the plan, by the tool and arguments that identify it.
+  const points: Array<[string, string, string]> = [
+    ['pvcreate', '/usr/sbin/pvcreate', 'ubda'],
+    ['vgcreate', '/usr/sbin/vgcreate', 'docker'],
+    ['lvcreate', '/usr/sbin/lvcreate', ' thinpool '],
+    ['lvcreate', '/usr/sbin/lvcreate', 'thinpoolmeta'],
+    ['lvconvert', '/usr/sbin/lvconvert', 'thinpool'],
+    ['lvchange', '/usr/sbin/lvchange', 'metadataprofile'],
+    ['lvchange', '/usr/sbin/lvchange', 'monitor'],
+  ];
+  let s: ScenarioResult & { cleanup(): Promise<void> };
+  beforeAll(async () => {
+    const state = 'lvs --noheadings -o lv_name,lv_attr,segtype,chunk_size,seg_monitor,lv_profile docker; cat /etc/lvm/profile/docker-thinpool.profile';
+    const reset = 'vgremove -f docker >/dev/null 2>&1; pvremove -ff -y /dev/ubda >/dev/null 2>&1; rm -rf /var/lib/dmctl/journal /etc/lvm/profile/docker-thinpool.profile';
+    s = await runScenario(
+      `
+dmctl init-direct /dev/ubda --consumer none --yes >/dev/null 2>&1
+rec baseline sh -c '${state}'
+${points
+  .map(
+    ([tool, path, when], i) => `
+${reset}
+${failOnce(tool, path, when)}
+rec fail-${i} env PATH=/run/shim:$PATH node "$PROJECT_ROOT/bin/dmctl.js" init-direct /dev/ubda --consumer none --yes
+rec resume-${i} dmctl apply --resume --yes
+rec state-${i} sh -c '${state}'`,
+  )
+  .join('\n')}
+`,
+      { disks: ['1G'], timeoutSec: 500 },
+    );
+  });
+  afterAll(async () => s?.cleanup());
+
+  for (const [i, [tool, , when]] of points.entries()) {
+    it(`${tool} (${when.trim()}) fails, --resume finishes, the host is as after a clean run`, async () => {
+      const fail = await s.get(`fail-${i}`);
+      expect(fail.rc, `${fail.out}\n${fail.err}`).toBe(1);
+      expect(fail.err).toContain(`${tool}: injected failure`);
+      const resume = await s.get(`resume-${i}`);
+      expect(resume.rc, `${resume.out}\n${resume.err}`).toBe(0);
+      expect((await s.get(`state-${i}`)).out).toBe((await s.get('baseline')).out);
+    });
+  }
+});
+
+describe('resize-loop: a failure injected at each step, then --resume, ends as an uninterrupted run', () => {
+  const points: Array<[string, string, string]> = [
+    ['truncate', '/usr/bin/truncate', 'data'],
+    ['losetup', '/usr/sbin/losetup', '-c'],
+    ['dmsetup', '/usr/sbin/dmsetup', ' reload '],
+    ['dmsetup', '/usr/sbin/dmsetup', ' resume '],
+  ];
+  let s: ScenarioResult & { cleanup(): Promise<void> };
+  beforeAll(async () => {
+    s = await runScenario(
+      `
+dmctl init-loop --data-size 1G --metadata-size 64M --consumer none --yes >/dev/null 2>&1
+${points
+  .map(
+    ([tool, path, when], i) => `
+${failOnce(tool, path, when)}
+rec fail-${i} env PATH=/run/shim:$PATH node "$PROJECT_ROOT/bin/dmctl.js" resize-loop +256M --yes
+rec resume-${i} dmctl apply --resume --yes
+rec table-${i} dmsetup table dmctl-pool
+rec attr-${i} dmsetup info -c --noheadings -o attr dmctl-pool
+rec file-${i} stat -c %s /var/lib/dmctl/loop/dmctl-pool/data`,
+  )
+  .join('\n')}
+`,
+      { timeoutSec: 300 },
+    );
+  });
+  afterAll(async () => s?.cleanup());
+
+  for (const [i, [tool, , when]] of points.entries()) {
+    it(`${tool} (${when.trim()}) fails, --resume finishes: one 256 MiB step, pool live`, async () => {
+      const fail = await s.get(`fail-${i}`);
+      expect(fail.rc, `${fail.out}\n${fail.err}`).toBe(1);
+      const resume = await s.get(`resume-${i}`);
+      expect(resume.rc, `${resume.out}\n${resume.err}`).toBe(0);
+      const bytes = (1024 + 256 * (i + 1)) * 1024 ** 2;
+      expect((await s.get(`table-${i}`)).out).toMatch(new RegExp(`^0 ${bytes / 512} thin-pool `));
+      expect((await s.get(`file-${i}`)).out.trim()).toBe(String(bytes));
+      expect((await s.get(`attr-${i}`)).out.trim()).not.toContain('s');
+    });
+  }
+});

@@ -160,6 +160,8 @@ describe('resize-loop', () => {
       ['dmsetup', 'reload', 'dmctl-pool', '--table', '0 2097152 thin-pool 7:1 7:0 128 32768 1 skip_block_zeroing'],
       ['dmsetup', 'resume', 'dmctl-pool'],
     ]);
+    // After that recovery, --resume must load the new table again: it restarts from the reload.
+    expect(plan.steps.find((s) => s.id === 'resume')!.resumeFrom).toBe('reload');
     expect(plan.steps.some((s) => (s.action as { argv?: string[] }).argv?.[1] === 'suspend')).toBe(false);
   });
 
