@@ -11,7 +11,7 @@ import type { DiskFacts, LvmState } from '../probe/state.js';
 import { volatileStateKeys } from '../probe/state.js';
 import { checkDisks } from './disks.js';
 import { checkStep, execStep } from './steps.js';
-import { fingerprint, planFormatVersion, type Note, type Plan, type Step } from './types.js';
+import { makePlan, type Note, type Plan, type Step } from './types.js';
 
 export interface ExtendState {
   missingTools: string[];
@@ -122,12 +122,5 @@ export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
 }
 
 function finish(state: ExtendState, ref: string, steps: Step[], notes: Note[]): Plan {
-  return {
-    formatVersion: planFormatVersion,
-    command: 'extend',
-    target: ref,
-    basis: fingerprint(state, volatileStateKeys),
-    steps,
-    notes,
-  };
+  return makePlan('extend', ref, state, steps, notes, volatileStateKeys);
 }

@@ -25,7 +25,7 @@ import { volatileStateKeys } from '../probe/state.js';
 import { checkDisks } from './disks.js';
 import { planConsumer, type ConsumerSettings } from './consumer.js';
 import { checkStep, execStep, writeFileStep } from './steps.js';
-import { fingerprint, planFormatVersion, type Note, type Plan, type Step } from './types.js';
+import { makePlan, type Note, type Plan, type Step } from './types.js';
 
 export type { ConsumerKind } from './consumer.js';
 
@@ -250,14 +250,7 @@ export function planInitDirect(state: InitDirectState, options: InitDirectOption
     notes.push({ level: 'info', text: `the pool's device is /dev/mapper/${dmName}` });
   }
 
-  return {
-    formatVersion: planFormatVersion,
-    command: 'init-direct',
-    target: `${vg}/${pool} on ${options.devices.join(', ')}`,
-    basis: fingerprint(state, volatileStateKeys),
-    steps,
-    notes,
-  };
+  return makePlan('init-direct', `${vg}/${pool} on ${options.devices.join(', ')}`, state, steps, notes, volatileStateKeys);
 }
 
 function base(path: string): string {

@@ -22,7 +22,7 @@ import { volatileStateKeys } from '../probe/state.js';
 import { planConsumer, type ConsumerSettings } from './consumer.js';
 import { rebuildLoopPool } from './reactivate.js';
 import { checkStep, execStep, withRecovery, writeFileStep } from './steps.js';
-import { fingerprint, planFormatVersion, type Note, type Plan, type Step } from './types.js';
+import { makePlan, type Note, type Plan, type Step } from './types.js';
 
 export interface LoopPoolState {
   missingTools: string[];
@@ -191,14 +191,7 @@ export function planInitLoop(state: InitLoopState, options: InitLoopOptions): Pl
   steps.push(...consumer.steps);
 
   if (problems.length > 0) throw new RefusedError(problems.join('\n'));
-  return {
-    formatVersion: planFormatVersion,
-    command: 'init-loop',
-    target: `loop pool ${options.pool} in ${options.dir}`,
-    basis: fingerprint(state, volatileStateKeys),
-    steps,
-    notes,
-  };
+  return makePlan('init-loop', `loop pool ${options.pool} in ${options.dir}`, state, steps, notes, volatileStateKeys);
 }
 
 function recordStep(options: InitLoopOptions, table: ThinPoolTable): Step {
@@ -245,12 +238,5 @@ function planDockerManagedLoop(state: InitLoopState, options: InitLoopOptions, p
   notes.push(...consumer.notes);
   if (problems.length > 0) throw new RefusedError(problems.join('\n'));
   notes.push({ level: 'info', text: 'Docker names its pool docker-MAJ:MIN-INODE-pool and keeps its files in /var/lib/docker/devicemapper/devicemapper/; `dmctl resize-loop` and `dmctl status` find it there' });
-  return {
-    formatVersion: planFormatVersion,
-    command: 'init-loop',
-    target: "Docker's own loop-lvm pool",
-    basis: fingerprint(state, volatileStateKeys),
-    steps: consumer.steps,
-    notes,
-  };
+  return makePlan('init-loop', "Docker's own loop-lvm pool", state, consumer.steps, notes, volatileStateKeys);
 }

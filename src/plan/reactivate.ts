@@ -14,7 +14,7 @@ import { systemctlArgv } from '../system/systemd.js';
 import { volatileStateKeys } from '../probe/state.js';
 import type { LoopPoolState } from './init-loop.js';
 import { checkStep, execStep, withRecovery, writeFileStep } from './steps.js';
-import { fingerprint, planFormatVersion, type Note, type Plan, type Step } from './types.js';
+import { makePlan, type Note, type Plan, type Step } from './types.js';
 
 export interface ReactivateState extends LoopPoolState {
   /** All LVs (thin pools among them); empty when LVM is not installed. */
@@ -127,14 +127,7 @@ export function planReactivate(state: ReactivateState, options: ReactivateOption
   if (!steps.some((s) => s.id.startsWith('activate-') || s.id.startsWith('create-') || s.id.startsWith('monitor-'))) {
     notes.unshift({ level: 'info', text: 'every thin pool is active and monitored' });
   }
-  return {
-    formatVersion: planFormatVersion,
-    command: 'reactivate',
-    target: 'thin pools after a reboot',
-    basis: fingerprint(state, volatileStateKeys),
-    steps,
-    notes,
-  };
+  return makePlan('reactivate', 'thin pools after a reboot', state, steps, notes, volatileStateKeys);
 }
 
 function attachedCount(state: LoopPoolState, record: PoolRecord): number {

@@ -19,7 +19,7 @@ import { losetupSetCapacityArgv } from '../system/losetup.js';
 import { volatileStateKeys } from '../probe/state.js';
 import { loopFor, type LoopPoolState } from './init-loop.js';
 import { checkStep, execStep, withRecovery } from './steps.js';
-import { fingerprint, planFormatVersion, type Note, type Plan, type Step } from './types.js';
+import { makePlan, type Note, type Plan, type Step } from './types.js';
 
 export interface ResizeLoopState extends LoopPoolState {
   /** Sizes of the loop pools' backing files. */
@@ -125,12 +125,5 @@ export function planResizeLoop(state: ResizeLoopState, options: ResizeLoopOption
 }
 
 function plan(state: ResizeLoopState, name: string, what: string, steps: Step[], notes: Note[]): Plan {
-  return {
-    formatVersion: planFormatVersion,
-    command: 'resize-loop',
-    target: `${what} of loop pool ${name}`,
-    basis: fingerprint(state, volatileStateKeys),
-    steps,
-    notes,
-  };
+  return makePlan('resize-loop', `${what} of loop pool ${name}`, state, steps, notes, volatileStateKeys);
 }

@@ -86,3 +86,8 @@ export function stableJson(value: unknown, omitKeys: ReadonlySet<string> = new S
 export function fingerprint(value: unknown, omitKeys?: ReadonlySet<string>): string {
   return `sha256:${createHash('sha256').update(stableJson(value, omitKeys)).digest('hex').slice(0, 16)}`;
 }
+
+/** A plan built from a probed state: its basis fingerprints that state (usage figures left out). */
+export function makePlan(command: string, target: string, state: unknown, steps: Step[], notes: Note[], volatileKeys: ReadonlySet<string>): Plan {
+  return { formatVersion: planFormatVersion, command, target, basis: fingerprint(state, volatileKeys), steps, notes };
+}

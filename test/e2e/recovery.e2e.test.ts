@@ -9,27 +9,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScenario, type ScenarioResult } from './scenario.js';
 
-const shim = (tool: string, when: string) => `
-mkdir -p /run/shim
-cat > /run/shim/${tool} <<'SHIM'
-#!/bin/sh
-# Fails once (when the arguments match), then behaves like the real tool.
-if [ ! -e /run/shim/${tool}.failed ] && echo " $* " | grep -q -- '${when}'; then
-  touch /run/shim/${tool}.failed
-  echo "${tool}: injected failure" >&2
-  exit 5
-fi
-exec /usr/sbin/${tool} "$@"
-SHIM
+/** A shim that fails the first call of TOOL whose arguments contain WHEN, then passes through. */
+const failOnce = (tool: string, path: string, when: string) => `
+rm -f /run/shim/*; mkdir -p /run/shim
+printf '%s\\n' '#!/bin/sh' \\
+  'if [ ! -e /run/shim/done ] && echo " $* " | grep -q -- "${when}"; then touch /run/shim/done; echo "${tool}: injected failure" >&2; exit 5; fi' \\
+  'exec ${path} "$@"' > /run/shim/${tool}
 chmod +x /run/shim/${tool}
 `;
+
 
 describe('init-direct: a failure half-way, then apply --resume', () => {
   let s: ScenarioResult & { cleanup(): Promise<void> };
   beforeAll(async () => {
     s = await runScenario(
       `
-${shim('lvconvert', 'thinpool')}
+${failOnce('lvconvert', '/usr/sbin/lvconvert', 'thinpool')}
 rec fail env PATH=/run/shim:$PATH node "$PROJECT_ROOT/bin/dmctl.js" init-direct /dev/ubda --consumer none --yes
 rec journal sh -c 'cat /var/lib/dmctl/journal/*.json'
 rec resume dmctl apply --resume --yes
@@ -108,7 +103,7 @@ describe('resize-loop: a failed resume is undone, the pool is never left suspend
     s = await runScenario(
       `
 dmctl init-loop --data-size 1G --metadata-size 64M --consumer none --yes >/dev/null 2>&1 || echo "init-loop failed"
-${shim('dmsetup', ' resume ')}
+${failOnce('dmsetup', '/usr/sbin/dmsetup', ' resume ')}
 rec fail env PATH=/run/shim:$PATH node "$PROJECT_ROOT/bin/dmctl.js" resize-loop +1G --yes
 rec attr dmsetup info -c --noheadings -o attr dmctl-pool
 rec table dmsetup table dmctl-pool
@@ -137,14 +132,6 @@ rec table2 dmsetup table dmctl-pool
   });
 });
 
-/** A shim that fails the first call of TOOL whose arguments contain WHEN, then passes through. */
-const failOnce = (tool: string, path: string, when: string) => `
-rm -f /run/shim/*; mkdir -p /run/shim
-printf '%s\\n' '#!/bin/sh' \\
-  'if [ ! -e /run/shim/done ] && echo " $* " | grep -q -- "${when}"; then touch /run/shim/done; echo "${tool}: injected failure" >&2; exit 5; fi' \\
-  'exec ${path} "$@"' > /run/shim/${tool}
-chmod +x /run/shim/${tool}
-`;
 
 describe('init-direct: a failure injected at each step, then --resume, ends as an uninterrupted run', () => {
   // Each exec step of the plan, by the tool and arguments that identify it.
