@@ -90,6 +90,6 @@ export async function probeExtend(ctx: ProbeContext, options: ExtendOptions): Pr
   const missing = await missingTools(ctx, ['lvm', 'wipefs', 'lsblk']);
   if (missing.includes('lvm')) return { missingTools: missing, disks: [], lvm: { pvs: [], vgs: [], lvs: [] } };
   const lvm = await probeLvm(ctx);
-  const disks = await probeDisks(ctx, options.devices, lvm, options.vg ?? '');
+  const disks = await probeDisks(ctx, options.devices, lvm);
   return { missingTools: missing, disks, lvm };
 }

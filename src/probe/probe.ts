@@ -39,8 +39,8 @@ export async function missingTools(ctx: ProbeContext, tools: readonly string[]):
   return found.filter(([, where]) => where === undefined).map(([t]) => t);
 }
 
-/** Resolves each device and, unless it is already a PV of `skipVg`, reads lsblk and wipefs facts. */
-export async function probeDisks(ctx: ProbeContext, devices: readonly string[], lvm: LvmState, skipVg: string): Promise<DiskFacts[]> {
+/** Resolves each device and, unless it is already a PV of some VG (checkDisks decides on those), reads lsblk and wipefs facts. */
+export async function probeDisks(ctx: ProbeContext, devices: readonly string[], lvm: LvmState): Promise<DiskFacts[]> {
   const facts: DiskFacts[] = await Promise.all(
     devices.map(async (requested) => {
       const path = await ctx.files.realpath(requested);
@@ -155,7 +155,7 @@ export async function probeInitDirect(ctx: ProbeContext, options: InitDirectOpti
   const lvm = await probeLvm(ctx);
   const pool = lvm.lvs.find((l) => l.vgName === options.vg && l.name === options.pool);
   const [disks, { profileDir }, consumer, statuses] = await Promise.all([
-    probeDisks(ctx, options.devices, lvm, options.vg),
+    probeDisks(ctx, options.devices, lvm),
     runQuery(ctx.executor, lvmThinConfigQuery()),
     probeConsumer(ctx, options.consumer),
     pool?.attr.isThinPool && pool.attr.active ? runQuery(ctx.executor, thinPoolStatusesQuery()) : Promise.resolve([]),
