@@ -10,11 +10,12 @@ import { changedParts, formatPlanFile, makePlanFile, readPlanFile } from '../../
 import { planInitDirect } from '../../../src/plan/init-direct.js';
 import { applyPlan } from '../../../src/run/apply.js';
 import { renderPlanShell } from '../../../src/render/shell.js';
+import { wipefsListQuery } from '../../../src/system/blockdev.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 import { MemoryFiles } from '../../helpers/memory-files.js';
 import { host } from '../../helpers/fixtures.js';
 import { changes, initDirectMutations, initDirectProbes, monitorCheck } from '../../helpers/init-direct-host.js';
-import { dockerState, freshHost, options } from '../../helpers/states.js';
+import { dockerState, freshHost, options, vgOnlyLvm } from '../../helpers/states.js';
 
 const probes = initDirectProbes;
 const mutations = initDirectMutations;
@@ -79,6 +80,13 @@ describe('plan files', () => {
     const a = freshHost();
     const b = freshHost({ consumer: { kind: 'docker', docker: dockerState({ daemonJson: '{}' }) } });
     expect(changedParts(a, b)).toEqual(['consumer']);
+    // Each kind of drift is named: LVM, the disks, the profile, tools.
+    expect(changedParts(a, freshHost({ lvm: vgOnlyLvm() }))).toEqual(['lvm']);
+    const ext4 = freshHost();
+    ext4.disks[0]!.signatures = wipefsListQuery('/dev/loop0').parse(host('wipefs-ext4.txt'));
+    expect(changedParts(a, ext4)).toEqual(['disks']);
+    expect(changedParts(a, freshHost({ profile: 'activation {}' }))).toEqual(['profile']);
+    expect(changedParts(a, freshHost({ missingTools: ['thin_check'] }))).toEqual(['missingTools']);
     const c = freshHost();
     c.disks[0]!.block!.sizeBytes += 4096;
     expect(changedParts(a, c)).toEqual([]);

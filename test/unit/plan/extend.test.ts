@@ -70,3 +70,11 @@ describe('extend', () => {
     expect(ids(planExtend(two, options({ vg: 'docker' })))).toContain('vgextend');
   });
 });
+
+describe('plan file', () => {
+  it('an extend plan survives the round trip', async () => {
+    const { makePlanFile, formatPlanFile, readPlanFile } = await import('../../../src/plan/file.js');
+    const plan = planExtend(state(), options());
+    expect(readPlanFile(formatPlanFile(makePlanFile(plan, { command: 'extend', options: { ...options() } }, state())), 'f').plan).toEqual(plan);
+  });
+});

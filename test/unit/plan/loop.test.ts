@@ -275,3 +275,26 @@ describe('reactivate', () => {
     expect(installed.steps).toEqual([]);
   });
 });
+
+describe('every plan survives a round trip through a plan file', () => {
+  it('init-loop, resize-loop, reactivate', async () => {
+    const { makePlanFile, formatPlanFile, readPlanFile } = await import('../../../src/plan/file.js');
+    const cases = [
+      { command: 'init-loop' as const, state: initLoopState(), options: loopOptions(), plan: planInitLoop(initLoopState(), loopOptions()) },
+      (() => {
+        const options = { pool: undefined, size: { bytes: 1024 ** 3, relative: true }, metadata: false };
+        return { command: 'resize-loop' as const, state: resizeState(), options, plan: planResizeLoop(resizeState(), options) };
+      })(),
+      (() => {
+        const options = { installUnit: true, dmctlArgv };
+        const state = reactivateState('pool-inactive', { systemd: true });
+        return { command: 'reactivate' as const, state, options, plan: planReactivate(state, options) };
+      })(),
+    ];
+    for (const c of cases) {
+      expect(c.plan.steps.length).toBeGreaterThan(0);
+      const text = formatPlanFile(makePlanFile(c.plan, { command: c.command, options: { ...c.options } }, c.state));
+      expect(readPlanFile(text, 'f').plan).toEqual(c.plan);
+    }
+  });
+});
