@@ -24,7 +24,7 @@ function host_(lvs: string, dm: string, statusOverride?: string) {
   return { executor, files };
 }
 
-async function dmctl(args: string[], env: { executor: FakeExecutor; files: MemoryFiles }) {
+async function dmctl(args: string[], env: { executor: FakeExecutor; files: MemoryFiles; sleep?: (ms: number) => Promise<void>; onInterrupt?: CliContext['onInterrupt'] }) {
   let stdout = '';
   let stderr = '';
   const ctx: Partial<CliContext> = {
@@ -123,5 +123,29 @@ describe('status --prometheus', () => {
     expect(r.stdout).toBe('');
     expect(env.files.writes.map((w) => w.path)).toEqual(['/var/lib/node_exporter/dmctl.prom']);
     expect(env.files.writes[0]!.content).toContain('dmctl_pool_active{');
+  });
+});
+
+describe('status --watch', () => {
+  it('redraws every SECONDS until interrupted, probing afresh each time', async () => {
+    const env = host_('pool', 'pool');
+    let stop: (() => void) | undefined;
+    let slept = 0;
+    const r = await dmctl(['status', '--watch', '1'], {
+      ...env,
+      onInterrupt: (handler) => {
+        stop = handler;
+        return () => {};
+      },
+      // Ctrl-C after the second redraw.
+      sleep: async (ms) => {
+        slept += ms;
+        if (slept >= 2000) stop?.();
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout.match(/every 1s: dmctl status/g)).toHaveLength(2);
+    expect(r.stdout.match(/docker\/thinpool  \(\/dev\/mapper\/docker-thinpool\)/g)).toHaveLength(2);
+    expect(env.executor.calls.filter((c) => c[0] === 'lvs')).toHaveLength(2);
   });
 });
