@@ -7,36 +7,34 @@ export function renderStatusJson(report: StatusReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-function usageText(u: Usage | undefined): string {
-  return u ? `${formatBytes(u.usedBytes)} of ${formatBytes(u.totalBytes)}`.padEnd(26) + `${u.percent.toFixed(2)}%` : '—';
+function usageCell(u: Usage | undefined, sizeBytes?: number): string {
+  if (!u) return sizeBytes === undefined ? '—' : `— of ${formatBytes(sizeBytes)}`;
+  return `${formatBytes(u.usedBytes)} / ${formatBytes(u.totalBytes)} (${u.percent.toFixed(2)}%)`;
 }
 
-function poolBlock(p: PoolReport, style: ChalkInstance): string[] {
-  const state = !p.active ? style.yellow('inactive') : p.mode === 'rw' ? style.green('active, rw') : style.red(`active, ${p.mode ?? 'unknown'}`);
-  const lines = [`${style.bold(p.name)}  (/dev/mapper/${p.dmName})  ${state}${p.kind === 'dm' ? style.dim('  [bare dm pool]') : ''}`];
-  const pct = (u: Usage | undefined, warnAt: number) => {
-    const text = usageText(u);
-    return u && u.percent >= warnAt ? style.yellow(text) : text;
-  };
-  lines.push(`  data       ${pct(p.data, 80)}${p.data ? '' : `  (size ${formatBytes(p.sizeBytes)})`}`);
-  lines.push(`  metadata   ${pct(p.metadata, 80)}`);
-  const facts = [
-    `chunk ${formatBytes(p.chunkSizeBytes)}`,
-    `transaction ${p.transactionId ?? '—'}`,
-    `when full: ${p.whenFull ?? '—'}`,
-    ...(p.thinLvs !== undefined ? [`${p.thinLvs} thin LV${p.thinLvs === 1 ? '' : 's'}`] : []),
-  ];
-  lines.push(`  ${facts.join(' · ')}`);
-  if (p.kind === 'lvm') {
-    const ae = p.autoextend;
-    const aeText = ae ? (ae.enabled ? `at ${ae.threshold}% by ${ae.percent}% (${ae.source})` : `off (threshold ${ae.threshold}, ${ae.source})`) : '—';
-    lines.push(`  monitoring: ${p.monitoring === 'monitored' ? style.green('monitored') : style.yellow(p.monitoring)} · autoextend: ${aeText} · VG free: ${p.vgFreeBytes === undefined ? '—' : formatBytes(p.vgFreeBytes)}`);
-  } else if (p.devices) {
-    const dev = (d: string, f?: string) => (f ? `${d} (${f})` : d);
-    lines.push(`  data dev ${dev(p.devices.data, p.devices.dataFile)} · metadata dev ${dev(p.devices.metadata, p.devices.metadataFile)}`);
-  }
-  for (const w of p.warnings) lines.push(`  ${style.yellow('!')} ${w.message}`);
-  return lines;
+function autoextendCell(p: PoolReport): string {
+  const ae = p.autoextend;
+  if (!ae) return '—';
+  return ae.enabled ? `${ae.threshold}% +${ae.percent}%` : `off (${ae.threshold})`;
+}
+
+interface Cell {
+  text: string;
+  color?: (s: string) => string;
+}
+
+/** Columns padded to their widest cell; colour is applied after padding so it never skews widths. */
+function table(header: string[], rows: Cell[][], style: ChalkInstance): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.text.length)));
+  const line = (cells: Cell[]) =>
+    cells
+      .map((c, i) => {
+        const padded = i === cells.length - 1 ? c.text : c.text.padEnd(widths[i]!);
+        return c.color ? c.color(padded) : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return [style.bold(line(header.map((text) => ({ text })))), ...rows.map(line)];
 }
 
 export function renderStatusText(report: StatusReport, style: ChalkInstance): string {
@@ -44,7 +42,37 @@ export function renderStatusText(report: StatusReport, style: ChalkInstance): st
   if (!report.deviceMapperLoaded) {
     out.push(`${style.yellow('!')} this kernel has no device-mapper driver loaded, so no pool can be active: load it with \`modprobe dm_thin_pool\` (as root)`);
   }
-  if (report.pools.length === 0) out.push('No thin pools on this host. Create one with `dmctl init-direct DEV` (see dmctl --help).');
-  else out.push(report.pools.map((p) => poolBlock(p, style).join('\n')).join('\n\n'));
+  if (report.pools.length === 0) {
+    out.push('No thin pools on this host. Create one with `dmctl init-direct DEV` or `dmctl init-loop` (see dmctl --help).');
+    return `${out.join('\n')}\n`;
+  }
+  const high = (u: Usage | undefined) => (u && u.percent >= 80 ? style.yellow : undefined);
+  const rows = report.pools.map((p): Cell[] => {
+    const state = !p.active ? 'inactive' : p.mode === 'rw' ? 'active, rw' : `active, ${p.mode ?? 'unknown'}`;
+    return [
+      { text: p.kind === 'dm' ? `${p.name} (dm)` : p.name },
+      { text: state, color: !p.active ? style.yellow : p.mode === 'rw' ? style.green : style.red },
+      { text: usageCell(p.data, p.data ? undefined : p.sizeBytes), color: high(p.data) },
+      { text: usageCell(p.metadata), color: high(p.metadata) },
+      { text: formatBytes(p.chunkSizeBytes) },
+      { text: p.transactionId === undefined ? '—' : String(p.transactionId) },
+      { text: p.monitoring, color: p.monitoring === 'monitored' || p.monitoring === 'n/a' ? undefined : style.yellow },
+      { text: autoextendCell(p), color: p.autoextend && !p.autoextend.enabled ? style.yellow : undefined },
+      { text: p.vgFreeBytes === undefined ? '—' : formatBytes(p.vgFreeBytes) },
+    ];
+  });
+  out.push(...table(['POOL', 'STATE', 'DATA', 'METADATA', 'CHUNK', 'TXN', 'MONITOR', 'AUTOEXTEND', 'VG FREE'], rows, style));
+  out.push('');
+  for (const p of report.pools) {
+    const facts = [`/dev/mapper/${p.dmName}`, `when full: ${p.whenFull ?? '—'}`];
+    if (p.thinLvs !== undefined) facts.push(`${p.thinLvs} thin LV${p.thinLvs === 1 ? '' : 's'}`);
+    if (p.autoextend) facts.push(`autoextend from ${p.autoextend.source}`);
+    if (p.devices) {
+      const dev = (d: string, f?: string) => (f ? `${d} (${f})` : d);
+      facts.push(`data ${dev(p.devices.data, p.devices.dataFile)}`, `metadata ${dev(p.devices.metadata, p.devices.metadataFile)}`);
+    }
+    out.push(`${style.bold(p.name)}: ${facts.join(' · ')}`);
+    for (const w of p.warnings) out.push(`  ${style.yellow('!')} ${w.message}`);
+  }
   return `${out.join('\n')}\n`;
 }

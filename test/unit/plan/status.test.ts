@@ -91,7 +91,9 @@ describe('status', () => {
 
   it('renders the warnings with their fix, and says when device-mapper is missing', () => {
     const text = renderStatusText(buildStatus(state('pool-inactive')), makeStyle(false));
-    expect(text).toContain('docker/thinpool  (/dev/mapper/docker-thinpool)  inactive');
+    expect(text).toMatch(/^POOL +STATE +DATA +METADATA +CHUNK +TXN +MONITOR +AUTOEXTEND +VG FREE$/m);
+    expect(text).toMatch(/^docker\/thinpool +inactive +— of 968 MiB +— +512 KiB +1 +not monitored +80% \+20% +36 MiB$/m);
+    expect(text).toMatch(/^docker\/thinpool: \/dev\/mapper\/docker-thinpool · when full: queue/m);
     expect(text).toContain('! the pool is inactive');
     const none = renderStatusText(buildStatus({ ...state('empty'), deviceMapperLoaded: false, dmTables: [], dmStatuses: [] }), makeStyle(false));
     expect(none).toMatch(/no device-mapper driver loaded/);
