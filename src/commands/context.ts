@@ -46,3 +46,13 @@ export interface GlobalOptions {
   verbose: boolean;
   detailedExitcode: boolean;
 }
+
+/** The context's sleep, or a real timer. */
+export function sleepOf(ctx: CliContext): (ms: number) => Promise<void> {
+  return ctx.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+}
+
+/** The context's clock, or the real one. */
+export function nowOf(ctx: CliContext): Date {
+  return ctx.now?.() ?? new Date();
+}

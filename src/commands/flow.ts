@@ -14,7 +14,7 @@ import { colorWanted, makeStyle } from '../render/style.js';
 import { applyPlan, combineHooks, type RunResult } from '../run/apply.js';
 import { latestUnfinished, markResumed, startJournal } from '../run/journal.js';
 import { acquireLock } from '../run/lock.js';
-import type { CliContext, GlobalOptions } from './context.js';
+import { nowOf, sleepOf, type CliContext, type GlobalOptions } from './context.js';
 import { probeAndPlan } from './registry.js';
 
 function render(plan: Plan, format: GlobalOptions['format'], color: boolean): string {
@@ -32,10 +32,9 @@ const applies = (global: GlobalOptions) => !global.dryRun && global.format !== '
  */
 async function locked<T>(ctx: CliContext, global: GlobalOptions, command: string, fn: () => Promise<T>): Promise<T> {
   if (!applies(global)) return fn();
-  const now = ctx.now ?? (() => new Date());
-  const release = await acquireLock(ctx.files, { pid: ctx.pid ?? process.pid, command: `dmctl ${command}`, since: now().toISOString() }, {
+  const release = await acquireLock(ctx.files, { pid: ctx.pid ?? process.pid, command: `dmctl ${command}`, since: nowOf(ctx).toISOString() }, {
     wait: global.wait,
-    sleep: ctx.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    sleep: sleepOf(ctx),
     onWait: (h) => ctx.io.stderr.write(`waiting for another dmctl (pid ${h.pid}, ${h.command}, since ${h.since})…\n`),
   });
   try {
@@ -100,8 +99,6 @@ export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOp
   }
 
   // The caller holds the host lock (see `locked`).
-  const now = ctx.now ?? (() => new Date());
-  const sleep = ctx.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let interrupted = false;
   const removeHandler = ctx.onInterrupt?.(() => {
     interrupted = true;
@@ -110,14 +107,14 @@ export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOp
   let result: RunResult;
   let journalPath: string;
   try {
-    const journal = await startJournal(ctx.files, plan, now().toISOString(), ctx.pid ?? process.pid, resumes);
+    const journal = await startJournal(ctx.files, plan, nowOf(ctx).toISOString(), ctx.pid ?? process.pid, resumes);
     journalPath = journal.path;
     result = await applyPlan(plan, {
       executor: ctx.executor,
       files: ctx.files,
       hooks: combineHooks(journal.hooks, await createProgress(ctx.io.stderr, err, global.verbose)),
       interrupted: () => interrupted,
-      sleep,
+      sleep: sleepOf(ctx),
     });
     await journal.finish(result);
   } finally {

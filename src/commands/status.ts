@@ -9,7 +9,7 @@ import { DmctlError, ExitCode } from '../errors.js';
 import { checkStatus, defaultThresholds, pluginCodes } from '../plan/check.js';
 import { renderPrometheus } from '../render/prometheus.js';
 import { intArg } from './parse.js';
-import type { CliContext, GlobalOptions } from './context.js';
+import { sleepOf, type CliContext, type GlobalOptions } from './context.js';
 
 const StatusOptionsSchema = z
   .object({
@@ -57,7 +57,7 @@ export async function runStatus(global: GlobalOptions, cmd: Command, c: CliConte
   const remove = c.onInterrupt?.(() => {
     stop = true;
   });
-  const sleep = c.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = sleepOf(c);
   try {
     while (!stop) {
       const text = await render();

@@ -2,7 +2,11 @@
  * Preflight of the disks a plan will turn into LVM physical volumes (init-direct, extend).
  * Fail closed: anything that might hold data is refused unless the operator said `--force`.
  */
+import { wipefsAllArgv } from '../system/blockdev.js';
+import { pvcreateArgv } from '../system/lvm.js';
 import type { DiskFacts, LvmState } from '../probe/state.js';
+import { execStep } from './steps.js';
+import type { Step } from './types.js';
 
 export interface DiskVerdict {
   /** One line each: the problem and the fix. */
@@ -91,4 +95,17 @@ export function checkDisks(disks: readonly DiskFacts[], lvm: LvmState, targetVg:
     verdict.pvcreate.push(disk.path);
   }
   return verdict;
+}
+
+/** The destructive steps that make the verdict's disks PVs: `wipefs -a` (only with --force), then `pvcreate`. */
+export function prepareDiskSteps(verdict: DiskVerdict): Step[] {
+  const steps = verdict.wipe.map((w) =>
+    execStep(`wipefs-${w.path.split('/').pop()}`, `Erase the ${w.signatures.join(', ')} signature on ${w.path}`, wipefsAllArgv(w.path),
+      `--force: ${w.path} carries ${w.signatures.join(', ')}; everything on it is lost.`, true),
+  );
+  if (verdict.pvcreate.length > 0) {
+    steps.push(execStep('pvcreate', `Make ${verdict.pvcreate.join(', ')} LVM physical volume${verdict.pvcreate.length > 1 ? 's' : ''}`,
+      pvcreateArgv(verdict.pvcreate), 'Writes an LVM label on the disk: whatever was on it is no longer reachable.', true));
+  }
+  return steps;
 }

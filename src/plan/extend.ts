@@ -5,11 +5,10 @@
  */
 import { RefusedError } from '../errors.js';
 import { formatBytes } from '../units.js';
-import { wipefsAllArgv } from '../system/blockdev.js';
-import { lvextendArgv, lvextendMetadataArgv, pvcreateArgv, vgextendArgv, type LogicalVolume } from '../system/lvm.js';
+import { lvextendArgv, lvextendMetadataArgv, vgextendArgv, type LogicalVolume } from '../system/lvm.js';
 import type { DiskFacts, LvmState } from '../probe/state.js';
 import { volatileStateKeys } from '../probe/state.js';
-import { checkDisks } from './disks.js';
+import { checkDisks, prepareDiskSteps } from './disks.js';
 import { checkStep, execStep } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
 
@@ -79,15 +78,8 @@ export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
   }, 0);
   const freeExtents = vg.freeExtentCount + newExtents;
 
-  for (const w of disks.wipe) {
-    steps.push(execStep(`wipefs-${w.path.split('/').pop()}`, `Erase the ${w.signatures.join(', ')} signature on ${w.path}`, wipefsAllArgv(w.path),
-      `--force: ${w.path} carries ${w.signatures.join(', ')}; everything on it is lost.`, true));
-  }
-  const toCreate = disks.pvcreate.filter((p) => newDisks.includes(p));
-  if (toCreate.length > 0) {
-    steps.push(execStep('pvcreate', `Make ${toCreate.join(', ')} LVM physical volume${toCreate.length > 1 ? 's' : ''}`, pvcreateArgv(toCreate),
-      'Writes an LVM label on the disk: whatever was on it is no longer reachable.', true));
-  }
+  // (disks.pvcreate holds only disks outside the VG: the new ones.)
+  steps.push(...prepareDiskSteps(disks));
   steps.push(execStep('vgextend', `Add ${newDisks.join(', ')} to VG ${pool.vgName}`, vgextendArgv(pool.vgName, newDisks), `${newExtents} extents (${formatBytes(newExtents * extent)}) more for the pool.`));
 
   if (options.metadataBytes !== undefined) {

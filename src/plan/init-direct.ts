@@ -15,14 +15,12 @@ import {
   lvcreatePercentArgv,
   lvmDmName,
   parseAutoextendProfile,
-  pvcreateArgv,
   segMonitorArgv,
   vgcreateArgv,
 } from '../system/lvm.js';
-import { wipefsAllArgv } from '../system/blockdev.js';
 import type { InitDirectState } from '../probe/state.js';
 import { volatileStateKeys } from '../probe/state.js';
-import { checkDisks } from './disks.js';
+import { checkDisks, prepareDiskSteps } from './disks.js';
 import { planConsumer, type ConsumerSettings } from './consumer.js';
 import { checkStep, execStep, writeFileStep } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
@@ -127,14 +125,7 @@ export function planInitDirect(state: InitDirectState, options: InitDirectOption
   const add = (...s: Step[]) => steps.push(...s);
 
   if (!options.dockerManaged) {
-    for (const w of disks.wipe) {
-      add(execStep(`wipefs-${base(w.path)}`, `Erase the ${w.signatures.join(', ')} signature on ${w.path}`, wipefsAllArgv(w.path),
-        `--force: ${w.path} carries ${w.signatures.join(', ')}; everything on it is lost.`, true));
-    }
-    if (disks.pvcreate.length > 0) {
-      add(execStep('pvcreate', `Make ${disks.pvcreate.join(', ')} LVM physical volume${disks.pvcreate.length > 1 ? 's' : ''}`,
-        pvcreateArgv(disks.pvcreate), 'Writes an LVM label on the disk: whatever was on it is no longer reachable.', true));
-    }
+    add(...prepareDiskSteps(disks));
     if (!existingVg) {
       add(execStep('vgcreate', `Create volume group ${vg}`, vgcreateArgv(vg, disks.paths), `A VG of its own for the pool on ${disks.paths.join(', ')}.`));
     }
@@ -251,8 +242,4 @@ export function planInitDirect(state: InitDirectState, options: InitDirectOption
   }
 
   return makePlan('init-direct', `${vg}/${pool} on ${options.devices.join(', ')}`, state, steps, notes, volatileStateKeys);
-}
-
-function base(path: string): string {
-  return path.split('/').pop() ?? path;
 }

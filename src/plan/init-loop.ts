@@ -5,7 +5,7 @@
  */
 import { RefusedError } from '../errors.js';
 import { formatBytes } from '../units.js';
-import { mkdirArgv, modprobeArgv, truncateArgv, zeroHeaderArgv } from '../system/coreutils.js';
+import { mkdirArgv, truncateArgv, zeroHeaderArgv } from '../system/coreutils.js';
 import {
   dmsetupCreateArgv,
   dmsetupStatusArgv,
@@ -21,7 +21,7 @@ import type { ConsumerState } from '../probe/state.js';
 import { volatileStateKeys } from '../probe/state.js';
 import { planConsumer, type ConsumerSettings } from './consumer.js';
 import { rebuildLoopPool } from './reactivate.js';
-import { checkStep, execStep, withRecovery, writeFileStep } from './steps.js';
+import { checkStep, execStep, loadDmThinStep, withRecovery, writeFileStep } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
 
 export interface LoopPoolState {
@@ -126,7 +126,7 @@ export function planInitLoop(state: InitLoopState, options: InitLoopOptions): Pl
     // Built here before and now down (a reboot, or a run that stopped after its record): bring it
     // back exactly as `dmctl reactivate` would.
     if (!state.deviceMapperLoaded) {
-      steps.push(execStep('modprobe', 'Load the dm-thin-pool kernel module', modprobeArgv('dm_thin_pool'), 'The kernel has no device-mapper loaded yet.'));
+      steps.push(loadDmThinStep());
     }
     const rebuilt = rebuildLoopPool(record, state, { [files.data]: state.dataFileBytes, [files.metadata]: state.metadataFileBytes }, freeLoopDevices(state.devEntries, state.loops, 2));
     if ('problem' in rebuilt) problems.push(rebuilt.problem);
@@ -153,7 +153,7 @@ export function planInitLoop(state: InitLoopState, options: InitLoopOptions): Pl
       features: ['skip_block_zeroing'],
     };
     if (!state.deviceMapperLoaded) {
-      steps.push(execStep('modprobe', 'Load the dm-thin-pool kernel module', modprobeArgv('dm_thin_pool'), 'The kernel has no device-mapper loaded yet.'));
+      steps.push(loadDmThinStep());
     }
     steps.push(
       execStep('mkdir', `Create ${options.dir}`, mkdirArgv(options.dir), 'Home of the sparse data and metadata files.'),

@@ -5,7 +5,6 @@
  * device does not exist yet).
  */
 import { RefusedError } from '../errors.js';
-import { modprobeArgv } from '../system/coreutils.js';
 import { dmsetupCreateArgv, dmsetupStatusArgv, formatThinPoolTable, sectorBytes } from '../system/dmsetup.js';
 import { freeLoopDevices, losetupAttachToArgv } from '../system/losetup.js';
 import { lvchangeActivateArgv, lvchangeMonitorArgv, segMonitorArgv, type LogicalVolume } from '../system/lvm.js';
@@ -13,7 +12,7 @@ import { parsePoolRecord, poolRecordPath, type PoolRecord } from '../system/pool
 import { systemctlArgv } from '../system/systemd.js';
 import { volatileStateKeys } from '../probe/state.js';
 import type { LoopPoolState } from './init-loop.js';
-import { checkStep, execStep, withRecovery, writeFileStep } from './steps.js';
+import { checkStep, execStep, loadDmThinStep, withRecovery, writeFileStep } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
 
 export interface ReactivateState extends LoopPoolState {
@@ -102,7 +101,7 @@ export function planReactivate(state: ReactivateState, options: ReactivateOption
   const wanted = missing.length * 2 - missing.reduce((n, r) => n + attachedCount(state, r), 0);
   const free = freeLoopDevices(state.devEntries, state.loops, Math.max(wanted, 0));
   if (missing.length > 0 && !state.deviceMapperLoaded) {
-    steps.push(execStep('modprobe', 'Load the dm-thin-pool kernel module', modprobeArgv('dm_thin_pool'), 'The kernel has no device-mapper loaded yet.'));
+    steps.push(loadDmThinStep());
   }
   for (const record of missing) {
     const rebuilt = rebuildLoopPool(record, state, state.fileBytes, free);

@@ -1,4 +1,5 @@
 /** Small constructors for plan steps, so planners read as a list of intentions. */
+import { modprobeArgv } from '../system/coreutils.js';
 import type { Argv } from '../system/exec.js';
 import type { Step } from './types.js';
 
@@ -34,4 +35,9 @@ export function checkStep(
 /** The same step, with commands that restore a safe state if it fails. */
 export function withRecovery(step: Step, recovery: ReadonlyArray<readonly string[]>, resumeFrom?: string): Step {
   return { ...step, recovery: recovery.map((argv) => [...argv]), ...(resumeFrom ? { resumeFrom } : {}) };
+}
+
+/** Loads dm-thin-pool when the kernel has no device-mapper yet (loop pools; LVM loads it itself). */
+export function loadDmThinStep(): Step {
+  return execStep('modprobe', 'Load the dm-thin-pool kernel module', modprobeArgv('dm_thin_pool'), 'The kernel has no device-mapper loaded yet.');
 }

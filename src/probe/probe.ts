@@ -175,9 +175,10 @@ export async function probeInitDirect(ctx: ProbeContext, options: InitDirectOpti
   };
 }
 
-/** Everything `status` shows: lvs, the kernel's thin-pool tables and statuses, lvm.conf's autoextend. */
 /** lvm.conf's own defaults, for a host without LVM (no LVM pool can exist there). */
 const noLvmConfig = { profileDir: '/etc/lvm/profile', threshold: 100, percent: 20 };
+
+/** Everything `status` shows: lvs, the kernel's thin-pool tables and statuses, lvm.conf's autoextend. */
 
 export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
   const [deviceMapperLoaded, lvm] = await Promise.all([isDeviceMapperLoaded(ctx), ctx.files.which('lvm')]);
