@@ -56,6 +56,13 @@ export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
 
   const extent = vg.extentSizeBytes;
   const newDisks = disks.paths.filter((p) => !disks.inTargetVg.includes(p));
+  // A disk in the VG none of whose extents is used: what an extend that stopped after vgextend leaves
+  // (or a disk added by hand). Growing into it is what `extend DISK` asks; a disk the pool already
+  // grew into has extents in use, so a re-run after a finished extend plans nothing.
+  const unusedInVg = disks.inTargetVg.filter((path) => {
+    const pv = state.lvm.pvs.find((p) => p.name === path);
+    return pv !== undefined && pv.sizeBytes > 0 && pv.freeBytes === pv.sizeBytes;
+  });
   const notes: Note[] = [];
   const steps: Step[] = [];
   const metadataBytes = pool.metadataSizeBytes ?? 0;
@@ -64,23 +71,29 @@ export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
   const sizeCheck = (expected: number, field: 'lv_size' | 'lv_metadata_size', title: string) =>
     checkStep('verify-size', title, ['lvs', '--noheadings', '--units', 'b', '--nosuffix', '-o', field, ref], { equals: String(expected) }, 'LVM must report the new size.');
 
-  if (newDisks.length === 0) {
-    // Free space already in the VG is autoextend's room: extend grows the pool only into new disks.
-    // (A run that stopped after vgextend is finished by `dmctl apply --resume`.)
-    notes.push({ level: 'info', text: `${disks.paths.join(', ')} ${disks.paths.length > 1 ? 'are' : 'is'} already in VG ${pool.vgName}: nothing to add (grow the pool further with lvextend; \`dmctl apply --resume\` finishes an extend that stopped half-way)` });
-    return finish(state, ref, steps, notes);
+  const used = disks.inTargetVg.filter((p) => !unusedInVg.includes(p));
+  if (used.length > 0) {
+    // Free space already in the VG is autoextend's room: extend grows the pool only into disks it adds.
+    notes.push({ level: 'info', text: `${used.join(', ')} ${used.length > 1 ? 'are' : 'is'} already in VG ${pool.vgName} and in use: nothing to add from ${used.length > 1 ? 'them' : 'it'} (lvextend grows the pool into the VG's free space by hand)` });
   }
+  if (unusedInVg.length > 0) {
+    notes.push({ level: 'info', text: `${unusedInVg.join(', ')} ${unusedInVg.length > 1 ? 'are' : 'is'} already in VG ${pool.vgName} but unused (an extend that stopped after vgextend leaves this): the pool grows into ${unusedInVg.length > 1 ? 'them' : 'it'}` });
+  }
+  if (newDisks.length === 0 && unusedInVg.length === 0) return finish(state, ref, steps, notes);
 
   // A new PV gives its size less LVM's 1 MiB data offset (an orphan PV's pv_size still counts it).
   const newExtents = newDisks.reduce((sum, path) => {
     const bytes = state.lvm.pvs.find((p) => p.name === path)?.sizeBytes ?? state.disks.find((d) => d.path === path)?.block?.sizeBytes ?? 0;
     return sum + Math.floor(Math.max(0, bytes - pvDataOffset) / extent);
   }, 0);
+  // (Unused disks already in the VG are counted in its free extents.)
   const freeExtents = vg.freeExtentCount + newExtents;
 
-  // (disks.pvcreate holds only disks outside the VG: the new ones.)
-  steps.push(...prepareDiskSteps(disks));
-  steps.push(execStep('vgextend', `Add ${newDisks.join(', ')} to VG ${pool.vgName}`, vgextendArgv(pool.vgName, newDisks), `${newExtents} extents (${formatBytes(newExtents * extent)}) more for the pool.`));
+  if (newDisks.length > 0) {
+    // (disks.pvcreate holds only disks outside the VG: the new ones.)
+    steps.push(...prepareDiskSteps(disks));
+    steps.push(execStep('vgextend', `Add ${newDisks.join(', ')} to VG ${pool.vgName}`, vgextendArgv(pool.vgName, newDisks), `${newExtents} extents (${formatBytes(newExtents * extent)}) more for the pool.`));
+  }
 
   if (options.metadataBytes !== undefined) {
     const add = Math.ceil(options.metadataBytes / extent) * extent;
@@ -98,7 +111,7 @@ export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
   } else {
     const addExtents = options.sizeBytes !== undefined ? Math.ceil(options.sizeBytes / extent) : freeExtents - reserveExtents;
     if (addExtents <= 0) {
-      notes.push({ level: 'warning', text: `the new disk${newDisks.length > 1 ? 's bring' : ' brings'} no more than the room kept for metadata growth: the pool's data does not grow (autoextend and --metadata can use the space)` });
+      notes.push({ level: 'warning', text: `the new room is no more than the room kept for metadata growth: the pool's data does not grow (autoextend and --metadata can use the space)` });
     } else if (addExtents > freeExtents) {
       throw new RefusedError(`--size needs ${addExtents * extent} bytes but VG ${pool.vgName} will have ${freeExtents * extent} free: give a smaller --size or add more disks`);
     } else {

@@ -97,6 +97,50 @@ rec intact wipefs --no-act --json /dev/ubdb
   });
 });
 
+describe('extend: a failure after vgextend, then the same command again', () => {
+  let s: ScenarioResult & { cleanup(): Promise<void> };
+  beforeAll(async () => {
+    s = await runScenario(
+      `
+dmctl init-direct /dev/ubda --consumer none --yes >/dev/null 2>&1 || echo "init-direct failed"
+rec before lvs --noheadings --units b --nosuffix -o lv_size docker/thinpool
+${failOnce('lvextend', '/usr/sbin/lvextend', 'thinpool')}
+rec fail env PATH=/run/shim:$PATH node "$PROJECT_ROOT/bin/dmctl.js" extend /dev/ubdb --yes
+rec half pvs --noheadings --units b --nosuffix -o pv_name,vg_name,pv_size,pv_free /dev/ubdb
+rec rerun dmctl extend /dev/ubdb --yes
+rec after lvs --noheadings --units b --nosuffix -o lv_size docker/thinpool
+rec again dmctl extend /dev/ubdb --yes
+`,
+      { disks: ['1G', '512M'] },
+    );
+  });
+  afterAll(async () => s?.cleanup());
+
+  it('the failed lvextend leaves the disk in the VG and unused', async () => {
+    const fail = await s.get('fail');
+    expect(fail.rc, s.transcript).toBe(1);
+    expect(fail.err).toMatch(/lvextend: injected failure/);
+    const [name, vg, size, free] = (await s.get('half')).out.trim().split(/\s+/);
+    expect([name, vg]).toEqual(['/dev/ubdb', 'docker']);
+    expect(free).toBe(size);
+  });
+
+  it('running extend again grows the pool into that disk, and a third run has nothing to do', async () => {
+    const rerun = await s.get('rerun');
+    expect(rerun.rc, `${rerun.out}\n${rerun.err}`).toBe(0);
+    expect(rerun.out).toContain('already in VG docker but unused');
+    expect(rerun.out).not.toContain('$ vgextend');
+    expect(rerun.out).toContain('$ lvextend -l +');
+    const before = Number((await s.get('before')).out.trim());
+    const after = Number((await s.get('after')).out.trim());
+    // 512 MiB less the 1 MiB PV offset is 127 extents of 4 MiB; the VG's own free room adds more.
+    expect(after - before).toBeGreaterThanOrEqual(120 * 4 * 1024 ** 2);
+    const again = await s.get('again');
+    expect(again.rc).toBe(0);
+    expect(again.out).toContain('nothing to do');
+  });
+});
+
 describe('resize-loop: a failed resume is undone, the pool is never left suspended', () => {
   let s: ScenarioResult & { cleanup(): Promise<void> };
   beforeAll(async () => {

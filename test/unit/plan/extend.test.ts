@@ -53,6 +53,22 @@ describe('extend', () => {
     expect(plan.steps).toEqual([]);
   });
 
+  it('a re-run after an extend that stopped after vgextend grows the pool into the unused disk', () => {
+    // The host as vgextend left it: /dev/loop0 is a PV of docker with all of its 24 extents free.
+    const s = state();
+    s.lvm.pvs.push({ name: '/dev/loop0', vgName: 'docker', sizeBytes: 24 * 4 * mib, freeBytes: 24 * 4 * mib });
+    s.lvm.vgs[0]!.freeExtentCount += 24;
+    s.disks = [{ requested: '/dev/loop0', path: '/dev/loop0', isBlockDevice: true, block: undefined, signatures: undefined }];
+    const plan = planExtend(s, options());
+    expect(ids(plan)).toEqual(['lvextend', 'verify-size']);
+    // The same growth as the uninterrupted run: 9 + 24 free extents less the 4 kept for metadata.
+    expect((plan.steps[0]!.action as { argv: string[] }).argv).toEqual(['lvextend', '-l', '+29', 'docker/thinpool']);
+    expect(plan.notes[0]!.text).toMatch(/\/dev\/loop0 is already in VG docker but unused .*: the pool grows into it/);
+    // Once the pool has grown into it, the disk has extents in use: nothing more to do.
+    s.lvm.pvs.at(-1)!.freeBytes = 0;
+    expect(planExtend(s, options()).steps).toEqual([]);
+  });
+
   it('the same disk preflight as init-direct', () => {
     const s = state();
     s.disks[0]!.signatures = wipefsListQuery('/dev/loop0').parse(host('wipefs-ext4.txt'));
