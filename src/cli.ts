@@ -122,8 +122,9 @@ function report(error: unknown, stderr: { write(text: string): void }): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
     return ExitCode.refused;
   }
-  if (error instanceof Error && error.name === 'ZodError' && 'issues' in error) {
-    // Bad input: zod is loaded only by the command that ran, so it is recognised by shape here.
+  if (error instanceof Error && error.name === '$ZodError' && 'issues' in error) {
+    // Bad input: zod (zod/mini, whose errors are `$ZodError`) is loaded only by the command that ran,
+    // so it is recognised by shape here.
     stderr.write(`dmctl: error: ${describeIssue((error as { issues: Issue[] }).issues[0])}\n`);
     return ExitCode.refused;
   }

@@ -1,19 +1,17 @@
 /** The schema of the consumer options shared by init-direct and init-loop. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 import type { ConsumerSettings } from '../plan/consumer.js';
 
-const storageOpt = z.string().regex(/^dm\.[a-z_]+=\S+$/, 'a storage option looks like dm.basesize=20G (KEY=VALUE, a dm.* key)');
+const storageOpt = z.string().check(z.regex(/^dm\.[a-z_]+=\S+$/, 'a storage option looks like dm.basesize=20G (KEY=VALUE, a dm.* key)'));
 
 export const consumerOptionFields = {
   consumer: z.enum(['docker', 'containerd', 'none'], 'consumer must be docker, containerd or none'),
-  dockerManaged: z.boolean().default(false),
+  dockerManaged: z._default(z.boolean(), false),
   storageOpt: z.array(storageOpt),
-  minFreeSpace: z
-    .string()
-    .regex(/^\d{1,2}(\.\d+)?%$/, 'min free space is a percentage below 100 written with its %, e.g. 10%')
-    .optional(),
-  baseImageSize: z.string().regex(/^\d+(\.\d+)?\s*[KMGT]i?B$/i, 'base image size looks like 10GB or 64MB (containerd\'s format)'),
-  containerdRootPath: z.string().startsWith('/', 'the containerd root path must be absolute'),
+  minFreeSpace: z.optional(z.string().check(z.regex(/^\d{1,2}(\.\d+)?%$/, 'min free space is a percentage below 100 written with its %, e.g. 10%'))),
+  baseImageSize: z.string().check(z.regex(/^\d+(\.\d+)?\s*[KMGT]i?B$/i, 'base image size looks like 10GB or 64MB (containerd\'s format)')),
+  containerdRootPath: z.string().check(z.startsWith('/', 'the containerd root path must be absolute')),
 };
 
 

@@ -1,6 +1,7 @@
 /** `dmctl init-direct DEV…`: options schema → probe → plan → the shared show/apply flow. */
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 import type { InitDirectOptions } from '../plan/init-direct.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { execute } from './flow.js';
@@ -9,23 +10,26 @@ import { consumerOptionFields, consumerSettings } from './consumer-options.js';
 
 export const InitDirectOptionsSchema = z
   .object({
-    devices: z.array(z.string().min(1)).min(1, 'give at least one disk, e.g. dmctl init-direct /dev/xvdf'),
+    devices: z.array(z.string().check(z.minLength(1))).check(z.minLength(1, 'give at least one disk, e.g. dmctl init-direct /dev/xvdf')),
     vg: lvmName('--vg'),
     pool: lvmName('--pool'),
     thinpPercent: intArg('--thinp-percent', 1, 99),
     thinpMetapercent: intArg('--thinp-metapercent', 1, 99),
     autoextendThreshold: intArg('--autoextend-threshold', 50, 99, ' (LVM ignores values below 50, and 100 turns autoextend off)'),
     autoextendPercent: intArg('--autoextend-percent', 1, 100),
-    chunkSize: sizeArg()
-      .refine((b) => b % (64 * 1024) === 0, 'chunk size must be a multiple of 64K')
-      .refine((b) => b >= 64 * 1024 && b <= 1024 ** 3, 'chunk size must be between 64K and 1G'),
-    force: z.boolean().default(false),
+    chunkSize: sizeArg().check(
+      z.refine((b) => b % (64 * 1024) === 0, 'chunk size must be a multiple of 64K'),
+      z.refine((b) => b >= 64 * 1024 && b <= 1024 ** 3, 'chunk size must be between 64K and 1G'),
+    ),
+    force: z._default(z.boolean(), false),
     ...consumerOptionFields,
   })
-  .refine((o) => o.thinpPercent + o.thinpMetapercent <= 99, {
-    message: 'data + metadata percent must be at most 99: LVM needs free extents for its spare metadata volume',
-    path: ['thinpPercent'],
-  });
+  .check(
+    z.refine((o) => o.thinpPercent + o.thinpMetapercent <= 99, {
+      message: 'data + metadata percent must be at most 99: LVM needs free extents for its spare metadata volume',
+      path: ['thinpPercent'],
+    }),
+  );
 
 export async function runInitDirect(global: GlobalOptions, cmd: Command, c: CliContext): Promise<number> {
   const raw = cmd.opts();

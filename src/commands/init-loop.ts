@@ -1,6 +1,7 @@
 /** `dmctl init-loop`: a loopback-backed thin pool for testing, and its consumer's configuration. */
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 import { initLoopDefaults } from '../defaults.js';
 import type { InitLoopOptions } from '../plan/init-loop.js';
 import type { CliContext, GlobalOptions } from './context.js';
@@ -10,17 +11,19 @@ import { consumerOptionFields, consumerSettings } from './consumer-options.js';
 
 const dmName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:+-]*$/, '--pool is a device-mapper name: letters, digits and _ . : + - (no slash, no space)')
-  .max(127, '--pool is longer than 127 characters');
+  .check(
+    z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:+-]*$/, '--pool is a device-mapper name: letters, digits and _ . : + - (no slash, no space)'),
+    z.maxLength(127, '--pool is longer than 127 characters'),
+  );
 
 export const InitLoopOptionsSchema = z
   .object({
     pool: dmName,
-    dir: z.string().startsWith('/', '--dir must be an absolute path').optional(),
-    dataSize: sizeArg().refine((b) => b >= 64 * 1024 ** 2, 'data size must be at least 64M').optional(),
-    metadataSize: sizeArg()
-      .refine((b) => b >= 2 * 1024 ** 2 && b <= 16 * 1024 ** 3, 'metadata size must be between 2M and 16G (the kernel uses no more)')
-      .optional(),
+    dir: z.optional(z.string().check(z.startsWith('/', '--dir must be an absolute path'))),
+    dataSize: z.optional(sizeArg().check(z.refine((b) => b >= 64 * 1024 ** 2, 'data size must be at least 64M'))),
+    metadataSize: z.optional(
+      sizeArg().check(z.refine((b) => b >= 2 * 1024 ** 2 && b <= 16 * 1024 ** 3, 'metadata size must be between 2M and 16G (the kernel uses no more)')),
+    ),
     ...consumerOptionFields,
   });
 

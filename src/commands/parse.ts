@@ -1,5 +1,6 @@
 /** Parsing and validating operator input: sizes, names, percentages. Errors say what to type instead. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 
 const units: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 
@@ -18,27 +19,34 @@ export function parseSize(text: string, requireUnit = true): number {
 }
 
 export const sizeArg = (requireUnit = true) =>
-  z.string().transform((s, ctx) => {
-    try {
-      return parseSize(s, requireUnit);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
+  z.pipe(
+    z.string(),
+    z.transform((s: string, ctx) => {
+      try {
+        return parseSize(s, requireUnit);
+      } catch (error) {
+        ctx.issues.push({ code: 'custom', message: (error as Error).message, input: s });
+        return z.NEVER;
+      }
+    }),
+  );
 
 /** LVM's rules for VG and LV names (lvm(8) "VALID NAMES"). */
 export const lvmName = (what: string) =>
-  z
-    .string()
-    .regex(/^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$/, `${what} may contain only letters, digits, and + _ . - (not first)`)
-    .max(127, `${what} is longer than 127 characters`)
-    .refine((s) => s !== '.' && s !== '..' && !s.startsWith('snapshot') && !s.startsWith('pvmove'), `${what} is reserved by LVM`);
+  z.string().check(
+    z.regex(/^[A-Za-z0-9+_.][A-Za-z0-9+_.-]*$/, `${what} may contain only letters, digits, and + _ . - (not first)`),
+    z.maxLength(127, `${what} is longer than 127 characters`),
+    z.refine((s) => s !== '.' && s !== '..' && !s.startsWith('snapshot') && !s.startsWith('pvmove'), `${what} is reserved by LVM`),
+  );
 
 /** An integer option within bounds, given as text on the command line. */
 export const intArg = (what: string, min: number, max: number, why = '') =>
   z
-    .union([z.string(), z.number()])
-    .transform((v) => (typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v)))
-    .refine((n) => Number.isInteger(n), `${what} must be a whole number`)
-    .refine((n) => n >= min && n <= max, `${what} must be between ${min} and ${max}${why}`);
+    .pipe(
+      z.union([z.string(), z.number()]),
+      z.transform((v: string | number) => (typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v))),
+    )
+    .check(
+      z.refine((n) => Number.isInteger(n), `${what} must be a whole number`),
+      z.refine((n) => n >= min && n <= max, `${what} must be between ${min} and ${max}${why}`),
+    );

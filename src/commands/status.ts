@@ -4,7 +4,8 @@ import { buildStatus } from '../plan/status.js';
 import { probeStatus } from '../probe/probe.js';
 import { renderStatusJson, renderStatusText } from '../render/status.js';
 import { colorWanted, makeStyle } from '../render/style.js';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 import { DmctlError, ExitCode } from '../errors.js';
 import { checkStatus, defaultThresholds, pluginCodes } from '../plan/check.js';
 import { renderPrometheus } from '../render/prometheus.js';
@@ -13,15 +14,15 @@ import { sleepOf, type CliContext, type GlobalOptions } from './context.js';
 
 const StatusOptionsSchema = z
   .object({
-    check: z.boolean().default(false),
-    warn: intArg('--warn', 1, 100).default(defaultThresholds.warn),
-    crit: intArg('--crit', 1, 100).default(defaultThresholds.crit),
-    metaWarn: intArg('--meta-warn', 1, 100).default(defaultThresholds.metaWarn),
-    metaCrit: intArg('--meta-crit', 1, 100).default(defaultThresholds.metaCrit),
-    prometheus: z.union([z.literal(true), z.string().startsWith('/', '--prometheus FILE must be an absolute path')]).optional(),
-    watch: z.union([z.literal(true), intArg('--watch', 1, 3600)]).optional(),
+    check: z._default(z.boolean(), false),
+    warn: z._default(intArg('--warn', 1, 100), defaultThresholds.warn),
+    crit: z._default(intArg('--crit', 1, 100), defaultThresholds.crit),
+    metaWarn: z._default(intArg('--meta-warn', 1, 100), defaultThresholds.metaWarn),
+    metaCrit: z._default(intArg('--meta-crit', 1, 100), defaultThresholds.metaCrit),
+    prometheus: z.optional(z.union([z.literal(true), z.string().check(z.startsWith('/', '--prometheus FILE must be an absolute path'))])),
+    watch: z.optional(z.union([z.literal(true), intArg('--watch', 1, 3600)])),
   })
-  .refine((o) => o.warn <= o.crit && o.metaWarn <= o.metaCrit, { message: 'a warning threshold must not be above its critical one', path: ['warn'] });
+  .check(z.refine((o) => o.warn <= o.crit && o.metaWarn <= o.metaCrit, { message: 'a warning threshold must not be above its critical one', path: ['warn'] }));
 
 export async function runStatus(global: GlobalOptions, cmd: Command, c: CliContext): Promise<number> {
   const o = StatusOptionsSchema.parse(cmd.opts());

@@ -5,7 +5,8 @@
  * refused instead of half-applied.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 import { RefusedError } from '../errors.js';
 import { volatileStateKeys } from '../probe/state.js';
 import { PlanSchema, stableJson, type Plan } from './types.js';
@@ -25,7 +26,7 @@ export const PlanFileSchema = z.object({
   plan: PlanSchema,
   request: z.object({ command: z.enum(planCommands), options: z.record(z.string(), z.unknown()) }),
   probed: z.unknown(),
-  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  digest: z.string().check(z.regex(/^sha256:[0-9a-f]{64}$/)),
 });
 export type PlanFile = z.infer<typeof PlanFileSchema>;
 

@@ -3,11 +3,12 @@
  * destroys data. Human text, JSON and (later) saved plan files are renderings of this one object.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 
 export const planFormatVersion = 1;
 
-const ArgvSchema = z.array(z.string()).min(1);
+const ArgvSchema = z.array(z.string()).check(z.minLength(1));
 
 export const ActionSchema = z.discriminatedUnion('kind', [
   /** Run a command (argv, no shell). */
@@ -15,13 +16,13 @@ export const ActionSchema = z.discriminatedUnion('kind', [
   /** Write a file atomically (temp file + rename), first copying an existing file to `backupTo`. */
   z.object({
     kind: z.literal('writeFile'),
-    path: z.string().min(1),
+    path: z.string().check(z.minLength(1)),
     content: z.string(),
-    mode: z.number().int(),
-    backupTo: z.string().optional(),
+    mode: z.number().check(z.int()),
+    backupTo: z.optional(z.string()),
   }),
   /** Rename a file or directory (e.g. move `/var/lib/docker` aside). */
-  z.object({ kind: z.literal('move'), from: z.string().min(1), to: z.string().min(1) }),
+  z.object({ kind: z.literal('move'), from: z.string().check(z.minLength(1)), to: z.string().check(z.minLength(1)) }),
   /**
    * Run a read-only command and require its trimmed stdout to equal (or contain) a value, retrying
    * for up to `waitSeconds`. Verifies what a previous step should have achieved.
@@ -30,14 +31,14 @@ export const ActionSchema = z.discriminatedUnion('kind', [
     kind: z.literal('check'),
     argv: ArgvSchema,
     expect: z.union([z.object({ equals: z.string() }), z.object({ includes: z.string() })]),
-    waitSeconds: z.number().nonnegative(),
+    waitSeconds: z.number().check(z.nonnegative()),
   }),
 ]);
 export type Action = z.infer<typeof ActionSchema>;
 
 export const StepSchema = z.object({
   /** Stable, unique within the plan: `pvcreate`, `write-profile`, … */
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   title: z.string(),
   action: ActionSchema,
   reason: z.string(),
@@ -47,12 +48,12 @@ export const StepSchema = z.object({
    * Commands that bring the host back to a safe state if this step fails (e.g. reload the old table
    * and resume a pool whose resume failed). The runner runs them in order and reports each.
    */
-  recovery: z.array(ArgvSchema).optional(),
+  recovery: z.optional(z.array(ArgvSchema)),
   /**
    * After this step failed and its recovery ran, `apply --resume` restarts from this earlier step
    * (the recovery undid its effect), not from this one.
    */
-  resumeFrom: z.string().optional(),
+  resumeFrom: z.optional(z.string()),
 });
 export type Step = z.infer<typeof StepSchema>;
 

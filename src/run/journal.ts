@@ -3,7 +3,8 @@
  * output. One JSON file per apply under /var/lib/dmctl/journal/, rewritten atomically after every
  * step, so `dmctl apply --resume` can continue from the failed step after the cause is fixed.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 import { PlanSchema, type Plan } from '../plan/types.js';
 import type { HostFiles } from '../system/files.js';
 import type { RunHooks, RunResult } from './apply.js';
@@ -13,20 +14,20 @@ export const journalDir = '/var/lib/dmctl/journal';
 const StepRecord = z.object({
   id: z.string(),
   status: z.enum(['pending', 'running', 'done', 'failed']),
-  message: z.string().optional(),
-  argv: z.array(z.string()).optional(),
-  exitCode: z.number().optional(),
-  stderr: z.string().optional(),
+  message: z.optional(z.string()),
+  argv: z.optional(z.array(z.string())),
+  exitCode: z.optional(z.number()),
+  stderr: z.optional(z.string()),
 });
 
 export const JournalSchema = z.object({
   formatVersion: z.literal(1),
   startedAt: z.string(),
   /** The dmctl that applies (a journal still `running` whose process is gone was cut short). */
-  pid: z.number().int(),
+  pid: z.number().check(z.int()),
   status: z.enum(['running', 'done', 'failed', 'interrupted', 'resumed']),
   /** The journal this run resumed, if any. */
-  resumes: z.string().optional(),
+  resumes: z.optional(z.string()),
   plan: PlanSchema,
   steps: z.array(StepRecord),
   recovered: z.array(z.string()),

@@ -2,7 +2,8 @@
  * Block-device facts: `lsblk --json` (type, size, mountpoints, children) and on-disk signatures from
  * `wipefs` (which reads the disk itself, so it works without a udev database, unlike lsblk's FSTYPE).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 import type { Argv, Query } from './exec.js';
 
 export interface BlockDevice {
@@ -24,13 +25,13 @@ interface RawNode {
 }
 // NOTE(util-linux): MOUNTPOINT (not 2.37's MOUNTPOINTS) works on every version still in use, and
 // util-linux before 2.33 prints numbers as JSON strings.
-const RawNodeSchema: z.ZodType<RawNode> = z.lazy(() =>
+const RawNodeSchema: z.ZodMiniType<RawNode> = z.lazy(() =>
   z.object({
     name: z.string(),
     type: z.string(),
-    size: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]),
-    mountpoint: z.string().nullable().optional(),
-    children: z.array(RawNodeSchema).optional(),
+    size: z.union([z.number().check(z.int(), z.nonnegative()), z.string().check(z.regex(/^\d+$/))]),
+    mountpoint: z.optional(z.nullable(z.string())),
+    children: z.optional(z.array(RawNodeSchema)),
   }),
 );
 

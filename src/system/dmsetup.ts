@@ -5,7 +5,8 @@
  * NOTE(dmsetup 1.02.185): lines end in a space; listing several devices prefixes each line with
  * `NAME: `; with no devices at all it prints `No devices found`.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 import type { Argv, Query } from './exec.js';
 
 export const sectorBytes = 512;

@@ -1,5 +1,6 @@
 /** losetup wrappers: list attached loop devices (`--json`), attach a file, re-read a file's size. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 import type { Argv, Query } from './exec.js';
 
 export interface LoopDevice {
@@ -18,9 +19,9 @@ const LosetupSchema = z.object({
   loopdevices: z.array(
     z.object({
       name: z.string(),
-      'back-file': z.string().nullable(),
+      'back-file': z.nullable(z.string()),
       // NOTE(util-linux 2.38): padded, e.g. "  7:0  ".
-      'maj:min': z.string().transform((s) => s.trim()),
+      'maj:min': z.pipe(z.string(), z.transform((s: string) => s.trim())),
       sizelimit: z.number(),
       offset: z.number(),
       ro: z.boolean(),

@@ -5,42 +5,40 @@
  * NOTE(lvm 2.03.16): every JSON value is a string, even with `--units b --nosuffix`; sizes can carry
  * a trailing space (`"0 "`), and percentages of an inactive pool are empty strings.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 import type { Argv, Query } from './exec.js';
 
 const reportOptions = ['--reportformat', 'json', '--units', 'b', '--nosuffix'] as const;
 
 /** `"2122317824"`, `"0 "` → bytes. */
-const bytes = z
-  .string()
-  .transform((s) => s.trim())
-  .pipe(z.string().regex(/^\d+$/, 'expected a byte count'))
-  .transform(Number);
+const trimmed = () => z.pipe(z.string(), z.transform((s: string) => s.trim()));
+const bytes = z.pipe(z.pipe(trimmed(), z.string().check(z.regex(/^\d+$/, 'expected a byte count'))), z.transform((s: string) => Number(s)));
 const count = bytes;
 /** `"10.40"` → 10.4; `""` (inactive LV) → undefined. */
-const percent = z
-  .string()
-  .transform((s) => s.trim())
-  .pipe(z.union([z.literal('').transform(() => undefined), z.string().regex(/^\d+(\.\d+)?$/).transform(Number)]));
-const optionalText = z.string().transform((s) => (s.trim() === '' ? undefined : s.trim()));
-const optionalCount = z
-  .string()
-  .transform((s) => s.trim())
-  .pipe(z.union([z.literal('').transform(() => undefined), z.string().regex(/^\d+$/).transform(Number)]));
+/** `""` (after trimming) → undefined, else the text must match `re` and becomes a number. */
+const emptyOrNumber = (re: RegExp) =>
+  z.union([z.pipe(z.literal(''), z.transform(() => undefined)), z.pipe(z.string().check(z.regex(re)), z.transform((s: string) => Number(s)))]);
+const percent = z.pipe(trimmed(), emptyOrNumber(/^\d+(\.\d+)?$/));
+const optionalText = z.pipe(z.string(), z.transform((s: string) => (s.trim() === '' ? undefined : s.trim())));
+const optionalCount = z.pipe(trimmed(), emptyOrNumber(/^\d+$/));
 
-function report<T extends z.ZodType>(key: 'pv' | 'vg' | 'lv', row: T) {
-  return z
-    .string()
-    .transform((text, ctx) => {
+function report<T extends z.ZodMiniType>(key: 'pv' | 'vg' | 'lv', row: T) {
+  const json = z.pipe(
+    z.string(),
+    z.transform((text: string, ctx) => {
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'not JSON' });
+        ctx.issues.push({ code: 'custom', message: 'not JSON', input: text });
         return z.NEVER;
       }
-    })
-    .pipe(z.object({ report: z.array(z.object({ [key]: z.array(row) })).min(1) }))
-    .transform((r) => r.report.flatMap((part) => (part as Record<string, z.output<T>[]>)[key] ?? []));
+    }),
+  );
+  return z.pipe(
+    z.pipe(json, z.object({ report: z.array(z.object({ [key]: z.array(row) })).check(z.minLength(1)) })),
+    z.transform((r: { report: Array<Record<string, z.output<T>[]>> }) => r.report.flatMap((part) => part[key] ?? [])),
+  );
 }
 
 // ---------------------------------------------------------------- physical volumes
@@ -55,7 +53,7 @@ export interface PhysicalVolume {
 }
 
 const pvFields = ['pv_name', 'vg_name', 'pv_size', 'pv_free', 'pv_attr'] as const;
-const PvRow = z.object({ pv_name: z.string().min(1), vg_name: z.string(), pv_size: bytes, pv_free: bytes, pv_attr: z.string() });
+const PvRow = z.object({ pv_name: z.string().check(z.minLength(1)), vg_name: z.string(), pv_size: bytes, pv_free: bytes, pv_attr: z.string() });
 
 export function pvsQuery(): Query<PhysicalVolume[]> {
   return {
@@ -82,7 +80,7 @@ export interface VolumeGroup {
 
 const vgFields = ['vg_name', 'vg_attr', 'vg_size', 'vg_free', 'vg_extent_size', 'vg_extent_count', 'vg_free_count', 'pv_count', 'lv_count'] as const;
 const VgRow = z.object({
-  vg_name: z.string().min(1),
+  vg_name: z.string().check(z.minLength(1)),
   vg_attr: z.string(),
   vg_size: bytes,
   vg_free: bytes,
@@ -192,9 +190,9 @@ const lvFields = [
   'lv_health_status', 'lv_dm_path', 'vg_free', 'vg_extent_size',
 ] as const;
 const LvRow = z.object({
-  vg_name: z.string().min(1),
-  lv_name: z.string().min(1),
-  lv_attr: z.string().min(10),
+  vg_name: z.string().check(z.minLength(1)),
+  lv_name: z.string().check(z.minLength(1)),
+  lv_attr: z.string().check(z.minLength(10)),
   lv_size: bytes,
   segtype: z.string(),
   pool_lv: optionalText,
@@ -262,7 +260,7 @@ export function lvmThinConfigQuery(): Query<LvmThinConfig> {
     parse: (stdout) => {
       const value = (key: string) => new RegExp(`^\\s*${key}\\s*=\\s*"?([^"\\n]*)"?\\s*$`, 'm').exec(stdout)?.[1];
       return z
-        .object({ profileDir: z.string().startsWith('/'), threshold: z.coerce.number().int(), percent: z.coerce.number().int() })
+        .object({ profileDir: z.string().check(z.startsWith('/')), threshold: z.coerce.number().check(z.int()), percent: z.coerce.number().check(z.int()) })
         .parse({ profileDir: value('profile_dir'), threshold: value('thin_pool_autoextend_threshold'), percent: value('thin_pool_autoextend_percent') });
     },
   };

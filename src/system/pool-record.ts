@@ -3,7 +3,8 @@
  * `reactivate` can find and rebuild the pool after a reboot (loop devices and dm tables do not survive
  * one). One small JSON file per pool under /var/lib/dmctl/pools/.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-locale.js';
 
 export const poolRecordDir = '/var/lib/dmctl/pools';
 
@@ -11,12 +12,12 @@ export const PoolRecordSchema = z.object({
   formatVersion: z.literal(1),
   kind: z.literal('loop'),
   /** The dm device name. */
-  name: z.string().min(1),
-  dataFile: z.string().startsWith('/'),
-  metadataFile: z.string().startsWith('/'),
+  name: z.string().check(z.minLength(1)),
+  dataFile: z.string().check(z.startsWith('/')),
+  metadataFile: z.string().check(z.startsWith('/')),
   /** Thin-pool block size in 512-byte sectors. */
-  blockSectors: z.number().int().positive(),
-  lowWaterMarkBlocks: z.number().int().nonnegative(),
+  blockSectors: z.number().check(z.int(), z.positive()),
+  lowWaterMarkBlocks: z.number().check(z.int(), z.nonnegative()),
   features: z.array(z.string()),
 });
 export type PoolRecord = z.infer<typeof PoolRecordSchema>;
