@@ -1,6 +1,6 @@
 /**
  * The six subcommands as commander sees them: names, arguments, options and help. Each action loads
- * its implementation (zod schemas, probes, planners, execa) only when that command runs, so `--help`
+ * its implementation (zod schemas, probes, planners) only when that command runs, so `--help`
  * and `--version` stay about as fast as starting node.
  */
 import { Command } from 'commander';

@@ -38,7 +38,7 @@ rec() {
 `;
 
 export async function runScenario(script: string, options: { disks?: string[]; timeoutSec?: number } = {}): Promise<ScenarioResult & { cleanup(): Promise<void> }> {
-  if (!existsSync(new URL('../../dist/cli.js', import.meta.url))) {
+  if (!existsSync(new URL('../../dist/dmctl.cjs', import.meta.url))) {
     throw new Error('dist/ is missing: run `npm run build` first (npm run test:e2e does)');
   }
   const out = await mkdtemp(join(tmpdir(), 'dmctl-e2e-'));
