@@ -52,6 +52,15 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
   const io = injected?.io ?? { stdout: process.stdout, stderr: process.stderr };
   let exitCode: number = ExitCode.ok;
 
+  // `status` is what monitors run every few seconds: start its (read-only) probes now, so its
+  // subprocesses run while node loads the rest of dmctl (docs/performance.md). A failure surfaces
+  // where the status command awaits it.
+  if (subcommandOf(args) === 'status' && !args.some((a) => a === '--help' || a === '-h')) {
+    const c = ctx();
+    c.statusProbe = import('./probe/status.js').then((m) => m.probeStatus(c));
+    c.statusProbe.catch(() => undefined);
+  }
+
   const program = new Command('dmctl')
     .description('Provision and keep alive device-mapper thin pools for container storage (Docker devicemapper, containerd devmapper).')
     .version(version, '-V, --version')
@@ -103,6 +112,19 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
   }
 }
 
+/** Global options that take a value: the word after them is not the subcommand. */
+const globalsWithValue = new Set(['--format', '--out']);
+
+/** The subcommand `args` name, read before commander parses them; undefined when there is none. */
+export function subcommandOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return args[i + 1];
+    if (globalsWithValue.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
 
 interface Issue {
   path: PropertyKey[];

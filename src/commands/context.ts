@@ -1,6 +1,7 @@
 /** Everything a command needs from the outside world, injected so the CLI runs in-process in tests. */
 import type { Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
+import type { StatusState } from '../plan/status.js';
 
 export interface Io {
   /** Data: plans, JSON, status tables. */
@@ -28,6 +29,8 @@ export interface CliContext {
   dmctlArgv?: readonly string[];
   /** Config file locations (tests, non-standard hosts). */
   paths?: { daemonJson?: string; containerdConfig?: string };
+  /** `status`'s probe, started by main() before the command loaded; taken (once) by the command. */
+  statusProbe?: Promise<StatusState>;
 }
 
 /** Global flags, shared by every subcommand. */

@@ -1,7 +1,8 @@
 /** `dmctl status`: every thin pool on the host, its use, health, monitoring and autoextend. */
 import type { Command } from 'commander';
 import { buildStatus } from '../plan/status.js';
-import { probeStatus } from '../probe/probe.js';
+import { probeStatus } from '../probe/status.js';
+import type { StatusState } from '../plan/status.js';
 import { renderStatusJson, renderStatusText } from '../render/status.js';
 import { colorWanted, makeStyle } from '../render/style.js';
 import * as z from 'zod/mini';
@@ -26,10 +27,16 @@ const StatusOptionsSchema = z
 
 export async function runStatus(global: GlobalOptions, cmd: Command, c: CliContext): Promise<number> {
   const o = StatusOptionsSchema.parse(cmd.opts());
+  // The first probe may already be running (started by main()); later ones (--watch) are fresh.
+  const probe = (): Promise<StatusState> => {
+    const early = c.statusProbe;
+    c.statusProbe = undefined;
+    return early ?? probeStatus(c);
+  };
   if (o.check) {
     // Plugin conventions: a failed probe is UNKNOWN (3), on stdout, in one line.
     try {
-      const result = checkStatus(buildStatus(await probeStatus(c)), o);
+      const result = checkStatus(buildStatus(await probe()), o);
       c.io.stdout.write(`${result.line}\n`);
       return result.code;
     } catch (error) {
@@ -39,14 +46,14 @@ export async function runStatus(global: GlobalOptions, cmd: Command, c: CliConte
     }
   }
   if (o.prometheus !== undefined) {
-    const text = renderPrometheus(buildStatus(await probeStatus(c)));
+    const text = renderPrometheus(buildStatus(await probe()));
     if (o.prometheus === true) c.io.stdout.write(text);
     else await c.files.writeFileAtomic(o.prometheus, text, 0o644);
     return ExitCode.ok;
   }
   const style = makeStyle(colorWanted(c.io.stdout, !global.color, c.env));
   const render = async () => {
-    const report = buildStatus(await probeStatus(c));
+    const report = buildStatus(await probe());
     return global.json ? renderStatusJson(report) : renderStatusText(report, style);
   };
   if (o.watch === undefined) {

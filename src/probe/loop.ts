@@ -12,7 +12,8 @@ import { loopPools } from '../plan/resize-loop.js';
 import type { ReactivateState } from '../plan/reactivate.js';
 import { unitPath, unitWantsLink } from '../plan/reactivate.js';
 import type { ExtendOptions, ExtendState } from '../plan/extend.js';
-import { isDeviceMapperLoaded, missingTools, probeConsumer, probeDisks, probeLvm, type ProbeContext } from './probe.js';
+import { missingTools, probeConsumer, probeDisks, probeLvm, type ProbeContext } from './probe.js';
+import { isDeviceMapperLoaded } from './status.js';
 
 export async function probeLoopPools(ctx: ProbeContext, tools: readonly string[] = loopTools): Promise<LoopPoolState> {
   const missing = await missingTools(ctx, tools);

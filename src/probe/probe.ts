@@ -4,9 +4,7 @@
  */
 import { lsblkQuery, wipefsListQuery } from '../system/blockdev.js';
 import { containerdVersionQuery, defaultContainerdConfigPath } from '../system/containerd.js';
-import { thinPoolStatusesQuery, thinPoolTablesQuery } from '../system/dmsetup.js';
-import { losetupListQuery } from '../system/losetup.js';
-import type { StatusState } from '../plan/status.js';
+import { thinPoolStatusesQuery } from '../system/dmsetup.js';
 import { defaultDaemonJsonPath, defaultDockerRoot, dockerdVersionQuery, parseDaemonJson } from '../system/docker.js';
 import { runQuery, type Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
@@ -15,15 +13,9 @@ import { isActiveQuery, systemdRuntimeDir } from '../system/systemd.js';
 import type { ConsumerKind, InitDirectOptions } from '../plan/init-direct.js';
 import { initDirectTools, profileName } from '../plan/init-direct.js';
 import type { ConsumerState, ContainerdState, DiskFacts, DockerState, InitDirectState, LvmState, ServiceState } from './state.js';
+import type { ProbeContext } from './status.js';
 
-export interface ProbeContext {
-  executor: Executor;
-  files: HostFiles;
-  /** Effective uid (0 = root). */
-  uid: number;
-  /** Where consumer configs live; overridable for tests and non-standard hosts. */
-  paths?: { daemonJson?: string; containerdConfig?: string };
-}
+export type { ProbeContext } from './status.js';
 
 export async function probeLvm(ctx: ProbeContext): Promise<LvmState> {
   const [pvs, vgs, lvs] = await Promise.all([
@@ -173,45 +165,6 @@ export async function probeInitDirect(ctx: ProbeContext, options: InitDirectOpti
     poolStatus,
     consumer,
   };
-}
-
-/** lvm.conf's own defaults, for a host without LVM (no LVM pool can exist there). */
-const noLvmConfig = { profileDir: '/etc/lvm/profile', threshold: 100, percent: 20 };
-
-/** Everything `status` shows: lvs, the kernel's thin-pool tables and statuses, lvm.conf's autoextend. */
-
-export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
-  const [deviceMapperLoaded, lvm] = await Promise.all([isDeviceMapperLoaded(ctx), ctx.files.which('lvm')]);
-  // Loop pools need no LVM: on a host without it, only the dm pools are shown.
-  const [lvs, dmStatuses, lvmConfig] = await Promise.all([
-    lvm ? runQuery(ctx.executor, lvsQuery()) : [],
-    deviceMapperLoaded ? runQuery(ctx.executor, thinPoolStatusesQuery()) : [],
-    lvm ? runQuery(ctx.executor, lvmThinConfigQuery()) : noLvmConfig,
-  ]);
-  const profileNames = [...new Set(lvs.filter((l) => l.attr.isThinPool && l.profile).map((l) => l.profile!))];
-  const profiles = Object.fromEntries(
-    await Promise.all(profileNames.map(async (name) => [name, await ctx.files.readText(`${lvmConfig.profileDir}/${name}.profile`)] as const)),
-  );
-  const lvmKernelNames = new Set(
-    lvs.filter((l) => l.attr.isThinPool).flatMap((l) => [lvmDmName(l.vgName, l.name), `${lvmDmName(l.vgName, l.name)}-tpool`]),
-  );
-  // Three subprocesses on an LVM host; the tables (block size, devices) only for pools LVM does not
-  // know, and losetup only when such a pool sits on loop devices (major 7), to name its files.
-  const bare = dmStatuses.some((s) => !lvmKernelNames.has(s.name));
-  const dmTables = bare ? (await runQuery(ctx.executor, thinPoolTablesQuery())).filter((t) => !lvmKernelNames.has(t.name)) : [];
-  const onLoops = dmTables.some((t) => [t.table.dataDevice, t.table.metadataDevice].some((d) => d.startsWith('7:') || d.startsWith('/dev/loop')));
-  const loops = onLoops ? await runQuery(ctx.executor, losetupListQuery()) : [];
-  return { deviceMapperLoaded, lvs, dmTables, dmStatuses, lvmConfig, profiles, loops };
-}
-
-/**
- * Whether the kernel's device-mapper driver is loaded (`/proc/devices` lists it). When it is not, no
- * dm device can exist: that is a fact, not a guess, so probes skip dmsetup instead of failing on it.
- * Without /proc (not Linux) it answers true and lets dmsetup speak for itself.
- */
-export async function isDeviceMapperLoaded(ctx: ProbeContext): Promise<boolean> {
-  const devices = await ctx.files.readText('/proc/devices');
-  return devices === undefined || /^\s*\d+\s+device-mapper\s*$/m.test(devices);
 }
 
 /** Whether `dir` is a mount point, from /proc/self/mountinfo (field 5; octal escapes decoded). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli.js';
+import { main, subcommandOf } from '../../../src/cli.js';
 import type { CliContext } from '../../../src/commands/context.js';
 import { autoextendProfileContent } from '../../../src/system/lvm.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
@@ -49,6 +49,28 @@ describe('status costs few subprocesses', () => {
     const r = await dmctl(['--json', 'status'], env);
     expect(JSON.parse(r.stdout).pools.map((p: { name: string }) => p.name)).toEqual(['docker/thinpool', 'dmctl-pool']);
     expect(env.executor.calls).toHaveLength(5);
+  });
+});
+
+describe('status starts its probes before the command has loaded', () => {
+  it('the subcommand is found before parsing, past global options and their values', () => {
+    expect(subcommandOf(['--json', 'status'])).toBe('status');
+    expect(subcommandOf(['--format', 'json', 'status', '--check'])).toBe('status');
+    expect(subcommandOf(['--out', 'status', 'init-direct', '/dev/xvdf'])).toBe('init-direct');
+    expect(subcommandOf(['init-direct', '--vg', 'status'])).toBe('init-direct');
+    expect(subcommandOf(['--version'])).toBeUndefined();
+  });
+
+  it('the probe is already running when commander parses the options, and is used once', async () => {
+    // A bad option is refused by the command after the probe started: read-only, nothing changes.
+    const env = host_('pool', 'pool');
+    const bad = await dmctl(['status', '--warn', 'abc'], env);
+    expect(bad.code).toBe(3);
+    expect(env.executor.calls.map((c) => c[0])).toEqual(['lvs', 'dmsetup', 'lvmconfig']);
+    // `status --help` probes nothing.
+    const help = host_('pool', 'pool');
+    expect((await dmctl(['status', '--help'], help)).code).toBe(0);
+    expect(help.executor.calls).toEqual([]);
   });
 });
 
