@@ -7,9 +7,10 @@ export function renderStatusJson(report: StatusReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
+/** `10.4% of 8 MiB`: the use an operator scans for; the bytes used are on the pool's detail line. */
 function usageCell(u: Usage | undefined, sizeBytes?: number): string {
   if (!u) return sizeBytes === undefined ? '—' : `— of ${formatBytes(sizeBytes)}`;
-  return `${formatBytes(u.usedBytes)} / ${formatBytes(u.totalBytes)} (${u.percent.toFixed(2)}%)`;
+  return `${u.percent.toFixed(1)}% of ${formatBytes(u.totalBytes)}`;
 }
 
 function autoextendCell(p: PoolReport): string {
@@ -48,23 +49,26 @@ export function renderStatusText(report: StatusReport, style: ChalkInstance): st
   }
   const high = (u: Usage | undefined) => (u && u.percent >= 80 ? style.yellow : undefined);
   const rows = report.pools.map((p): Cell[] => {
-    const state = !p.active ? 'inactive' : p.mode === 'rw' ? 'active, rw' : `active, ${p.mode ?? 'unknown'}`;
+    const state = !p.active ? 'inactive' : p.mode === 'rw' ? 'active' : p.mode === 'out_of_data_space' ? 'out of space' : p.mode === 'ro' ? 'read-only' : p.mode === 'failed' ? 'FAILED' : 'unknown';
     return [
       { text: p.kind === 'dm' ? `${p.name} (dm)` : p.name },
       { text: state, color: !p.active ? style.yellow : p.mode === 'rw' ? style.green : style.red },
       { text: usageCell(p.data, p.data ? undefined : p.sizeBytes), color: high(p.data) },
       { text: usageCell(p.metadata), color: high(p.metadata) },
-      { text: formatBytes(p.chunkSizeBytes) },
-      { text: p.transactionId === undefined ? '—' : String(p.transactionId) },
       { text: p.monitoring, color: p.monitoring === 'monitored' || p.monitoring === 'n/a' ? undefined : style.yellow },
       { text: autoextendCell(p), color: p.autoextend && !p.autoextend.enabled ? style.yellow : undefined },
       { text: p.vgFreeBytes === undefined ? '—' : formatBytes(p.vgFreeBytes) },
     ];
   });
-  out.push(...table(['POOL', 'STATE', 'DATA', 'METADATA', 'CHUNK', 'TXN', 'MONITOR', 'AUTOEXTEND', 'VG FREE'], rows, style));
+  // Compact (about 90 columns for a usual pool name); the rest of each pool is on its detail line.
+  out.push(...table(['POOL', 'STATE', 'DATA', 'METADATA', 'MONITOR', 'AUTOEXTEND', 'VG FREE'], rows, style));
   out.push('');
   for (const p of report.pools) {
-    const facts = [`/dev/mapper/${p.dmName}`, `when full: ${p.whenFull ?? '—'}`];
+    const facts = [`/dev/mapper/${p.dmName}`];
+    if (p.data && p.metadata) facts.push(`used ${formatBytes(p.data.usedBytes)} data, ${formatBytes(p.metadata.usedBytes)} metadata`);
+    facts.push(`chunk ${formatBytes(p.chunkSizeBytes)}`);
+    if (p.transactionId !== undefined) facts.push(`transaction ${p.transactionId}`);
+    facts.push(`when full: ${p.whenFull ?? '—'}`);
     if (p.thinLvs !== undefined) facts.push(`${p.thinLvs} thin LV${p.thinLvs === 1 ? '' : 's'}`);
     if (p.autoextend) facts.push(`autoextend from ${p.autoextend.source}`);
     if (p.devices) {

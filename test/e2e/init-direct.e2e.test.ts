@@ -73,7 +73,7 @@ rec pvs-after pvs --noheadings -o pv_name
     expect(pool.data.percent).toBeCloseTo(dataPct!, 1);
     expect(pool.metadata.percent).toBeCloseTo(metaPct!, 1);
     expect(pool.autoextend).toEqual({ threshold: 80, percent: 20, source: 'profile docker-thinpool', enabled: true });
-    expect((await s.get('status')).out).toMatch(/^docker\/thinpool +active, rw +0 B \/ \S+ MiB \(0\.00%\) .* monitored +80% \+20%/m);
+    expect((await s.get('status')).out).toMatch(/^docker\/thinpool +active +0\.0% of \S+ MiB +\S+% of \S+ MiB +monitored +80% \+20%/m);
   });
 
   it('a disk with an ext4 signature is refused without --force and left intact', async () => {

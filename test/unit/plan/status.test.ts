@@ -91,12 +91,22 @@ describe('status', () => {
 
   it('renders the warnings with their fix, and says when device-mapper is missing', () => {
     const text = renderStatusText(buildStatus(state('pool-inactive')), makeStyle(false));
-    expect(text).toMatch(/^POOL +STATE +DATA +METADATA +CHUNK +TXN +MONITOR +AUTOEXTEND +VG FREE$/m);
-    expect(text).toMatch(/^docker\/thinpool +inactive +— of 968 MiB +— +512 KiB +1 +not monitored +80% \+20% +36 MiB$/m);
-    expect(text).toMatch(/^docker\/thinpool: \/dev\/mapper\/docker-thinpool · when full: queue/m);
+    expect(text).toMatch(/^POOL +STATE +DATA +METADATA +MONITOR +AUTOEXTEND +VG FREE$/m);
+    expect(text).toMatch(/^docker\/thinpool +inactive +— of 968 MiB +— +not monitored +80% \+20% +36 MiB$/m);
+    expect(text).toMatch(/^docker\/thinpool: \/dev\/mapper\/docker-thinpool · chunk 512 KiB · transaction 1 · when full: queue/m);
+    // Compact: no line of the table is wider than 100 columns.
+    expect(Math.max(...text.split('\n').filter((l) => !l.startsWith(' ') && !l.includes(':')).map((l) => l.length))).toBeLessThanOrEqual(100);
     expect(text).toContain('! the pool is inactive');
     const none = renderStatusText(buildStatus({ ...state('empty'), deviceMapperLoaded: false, dmTables: [], dmStatuses: [] }), makeStyle(false));
     expect(none).toMatch(/no device-mapper driver loaded/);
     expect(none).toMatch(/No thin pools/);
   });
 });
+  it('renders an active pool in one compact row, with bytes used, chunk and transaction on its detail line', () => {
+    const text = renderStatusText(buildStatus(state('pool-used')), makeStyle(false));
+    const [pool] = buildStatus(state('pool-used')).pools;
+    const row = text.split('\n').find((l) => l.startsWith('docker/thinpool '))!;
+    expect(row.split(/ {2,}/)).toEqual(['docker/thinpool', 'active', `${pool!.data!.percent.toFixed(1)}% of 968 MiB`, `${pool!.metadata!.percent.toFixed(1)}% of 8 MiB`, 'monitored', '80% +20%', '36 MiB']);
+    expect(text).toMatch(/^docker\/thinpool: \/dev\/mapper\/docker-thinpool · used \S+ \S+ data, \S+ \S+ metadata · chunk 512 KiB · transaction \d+ ·/m);
+  });
+
