@@ -187,6 +187,8 @@ function reportResult(result: RunResult, ctx: CliContext, global: GlobalOptions,
       lines.push(err.red(`✗ step "${f.step.title}" failed: ${f.message}`));
       if (f.argv) lines.push(`  command: ${formatArgv(f.argv)}${f.exitCode !== undefined ? ` (exit status ${f.exitCode})` : ''}`);
       if (f.stderr && f.stderr.trim() !== '') lines.push(...f.stderr.trimEnd().split('\n').map((l) => `  | ${l}`));
+      const hint = knownFailure(f.stderr ?? '');
+      if (hint) lines.push(err.yellow(`  ! ${hint}`));
     } else {
       lines.push(err.yellow('interrupted: stopped between steps.'));
     }
@@ -223,4 +225,14 @@ function reportResult(result: RunResult, ctx: CliContext, global: GlobalOptions,
       )}\n`,
     );
   }
+}
+
+/** What a known tool error means and how to fix it, when dmctl could not see it coming. */
+export function knownFailure(stderr: string): string | undefined {
+  // lvm2 2.03 adds " (MAJOR:MINOR)" after the name; older versions do not.
+  const tid = /Thin pool (\S+?)(?: \(\d+:\d+\))? transaction_id is (\d+), while expected (\d+)\./.exec(stderr);
+  if (tid) {
+    return `LVM's metadata expects transaction id ${tid[3]}, but pool ${tid[1]} holds ${tid[2]}: something besides LVM changed the pool (moby#15629). Repair LVM's record as docs/troubleshooting.md ("transaction id mismatch") shows.`;
+  }
+  return undefined;
 }

@@ -29,6 +29,11 @@ export interface ReactivateState extends LoopPoolState {
   unitFile: string | undefined;
   /** The unit is enabled (its multi-user.target.wants link exists). */
   unitEnabled: boolean;
+  /**
+   * `VG/POOL` → the transaction id in the superblock of an inactive pool whose LVM id is above 0
+   * (undefined: could not be read).
+   */
+  metadataTransactionIds: Record<string, number | undefined>;
 }
 
 export interface ReactivateOptions {
@@ -71,6 +76,14 @@ export function planReactivate(state: ReactivateState, options: ReactivateOption
   // LVM thin pools.
   for (const pool of state.lvs.filter((l) => l.attr.isThinPool)) {
     const ref = `${pool.vgName}/${pool.name}`;
+    const inMetadata = state.metadataTransactionIds[ref];
+    if (!pool.attr.active && inMetadata !== undefined && inMetadata !== pool.transactionId) {
+      // LVM would refuse: "Thin pool VG-POOL-tpool transaction_id is N, while expected M." (moby#15629)
+      problems.push(
+        `${ref}: LVM expects transaction id ${pool.transactionId} but the pool's metadata holds ${inMetadata} (something besides LVM changed the pool, e.g. its consumer), so LVM refuses to activate it ("transaction_id is ${inMetadata}, while expected ${pool.transactionId}", moby#15629): repair LVM's record as docs/troubleshooting.md ("transaction id mismatch") shows, then run dmctl reactivate again`,
+      );
+      continue;
+    }
     if (!pool.attr.active) {
       steps.push(
         execStep(`activate-${pool.vgName}-${pool.name}`, `Activate ${ref}`, lvchangeActivateArgv(pool.vgName, pool.name, pool.attr.skipActivation),

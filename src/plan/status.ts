@@ -48,7 +48,10 @@ export interface PoolReport {
   /** Pool size (data) even when inactive. */
   sizeBytes: number;
   chunkSizeBytes: number;
+  /** The kernel's transaction id when the pool is active, else LVM's. */
   transactionId: number | undefined;
+  /** LVM pools: the transaction id LVM's metadata expects (it differs when a consumer drove the pool). */
+  lvmTransactionId?: number | undefined;
   whenFull: 'queue' | 'error' | undefined;
   attr: LvAttributes | undefined;
   /** dmeventd monitoring; `n/a` for bare dm pools (nothing autoextends them). */
@@ -106,6 +109,7 @@ export function buildStatus(state: StatusState): StatusReport {
       sizeBytes: lv.sizeBytes,
       chunkSizeBytes: lv.chunkSizeBytes,
       transactionId: report.transactionId ?? lv.transactionId,
+      lvmTransactionId: lv.transactionId,
       whenFull: report.whenFull ?? (lv.whenFull === 'error' ? 'error' : lv.whenFull === 'queue' ? 'queue' : undefined),
       attr: lv.attr,
       monitoring: lv.monitor === 'monitored' ? 'monitored' : lv.monitor === 'not monitored' ? 'not monitored' : lv.attr.active ? 'unknown' : 'not monitored',
@@ -187,6 +191,12 @@ function warningsFor(pool: PoolReport): Warning[] {
   if (pool.metadata && pool.metadata.percent >= metadataWarnPercent) {
     w.push({ code: 'metadata-high', message: `metadata is ${pool.metadata.percent}% used (running out needs an offline repair): grow it with \`lvextend --poolmetadatasize +1G ${ref}\`` });
   }
+  if (transactionIdMismatch(pool)) {
+    w.push({
+      code: 'transaction-id-mismatch',
+      message: `LVM expects transaction id ${pool.lvmTransactionId} but the pool's is ${pool.transactionId} (changed behind LVM's back, e.g. by a consumer): it works while active, but LVM will refuse to activate it again, after a reboot too ("transaction_id is ${pool.transactionId}, while expected ${pool.lvmTransactionId}", moby#15629): repair LVM's record before that (docs/troubleshooting.md, "transaction id mismatch")`,
+    });
+  }
   if (pool.kind === 'lvm') {
     if (pool.monitoring === 'not monitored' && pool.active) {
       w.push({ code: 'not-monitored', message: `dmeventd does not monitor the pool, so it never autoextends: run \`lvchange --monitor y ${ref}\`` });
@@ -208,4 +218,14 @@ function warningsFor(pool: PoolReport): Warning[] {
     w.push({ code: 'data-high', message: `data is ${pool.data.percent}% used and nothing grows the pool automatically` });
   }
   return w;
+}
+
+/**
+ * An active LVM pool whose kernel transaction id is not the one LVM's metadata holds. LVM (2.03)
+ * validates the id on activation only when its own is above 0, so a pool Docker drove while LVM's id
+ * stayed 0 re-activates fine; with LVM's id above 0, activation fails (recorded:
+ * test/fixtures/lvm-2.03.16-uml-6.1/tid-mismatch/README.md).
+ */
+export function transactionIdMismatch(pool: PoolReport): boolean {
+  return pool.kind === 'lvm' && pool.active && pool.mode !== undefined && pool.mode !== 'failed' && (pool.lvmTransactionId ?? 0) > 0 && pool.transactionId !== pool.lvmTransactionId;
 }

@@ -2,7 +2,8 @@
 import { dmNamesQuery, thinPoolStatusesQuery, thinPoolTablesQuery } from '../system/dmsetup.js';
 import { runQuery } from '../system/exec.js';
 import { losetupListQuery } from '../system/losetup.js';
-import { lvsQuery } from '../system/lvm.js';
+import { lvsQuery, metadataStartQuery, peStartQuery, type LogicalVolume } from '../system/lvm.js';
+import { parseThinSuperblock, thinSuperblockBytes } from '../system/thin-superblock.js';
 import { poolRecordDir, poolRecordPath } from '../system/pool-record.js';
 import { systemdRuntimeDir } from '../system/systemd.js';
 import type { InitLoopOptions, InitLoopState, LoopPoolState } from '../plan/init-loop.js';
@@ -84,7 +85,26 @@ export async function probeReactivate(ctx: ProbeContext): Promise<ReactivateStat
     }
   });
   const fileBytes = Object.fromEntries(await Promise.all(paths.map(async (f) => [f, await ctx.files.fileSize(f)] as const)));
-  return { ...base, lvs, lvmInstalled, records, fileBytes, systemd, unitFile, unitEnabled };
+  // LVM checks its transaction id against the pool's on activation only when its own is above 0.
+  const checked = lvs.filter((l) => l.attr.isThinPool && !l.attr.active && (l.transactionId ?? 0) > 0);
+  const metadataTransactionIds = Object.fromEntries(
+    await Promise.all(checked.map(async (l) => [`${l.vgName}/${l.name}`, await metadataTransactionId(ctx, l)] as const)),
+  );
+  return { ...base, lvs, lvmInstalled, records, fileBytes, systemd, unitFile, unitEnabled, metadataTransactionIds };
+}
+
+/**
+ * The transaction id in an inactive pool's metadata superblock, read straight from its PV (nothing is
+ * activated: a probe only reads). Undefined when the metadata is not linear on a PV or holds no
+ * superblock: then LVM's own activation check speaks.
+ */
+async function metadataTransactionId(ctx: ProbeContext, pool: LogicalVolume): Promise<number | undefined> {
+  const start = await runQuery(ctx.executor, metadataStartQuery(pool.vgName, pool.name));
+  if (!start) return undefined;
+  const peStart = await runQuery(ctx.executor, peStartQuery(start.pv));
+  if (peStart === undefined) return undefined;
+  const block = await ctx.files.readBytes(start.pv, peStart + start.extent * start.extentSizeBytes, thinSuperblockBytes);
+  return block && parseThinSuperblock(block)?.transactionId;
 }
 
 export async function probeExtend(ctx: ProbeContext, options: ExtendOptions): Promise<ExtendState> {

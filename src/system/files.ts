@@ -8,6 +8,8 @@ import * as path from 'node:path';
 export interface HostFiles {
   /** File content, or undefined when it does not exist. */
   readText(file: string): Promise<string | undefined>;
+  /** Up to `length` bytes from `offset` (block devices too); undefined when the file does not exist. */
+  readBytes(file: string, offset: number, length: number): Promise<Uint8Array | undefined>;
   exists(file: string): Promise<boolean>;
   /** Resolves symlinks (`/dev/disk/by-id/…`); undefined when the path does not exist. */
   realpath(file: string): Promise<string | undefined>;
@@ -44,6 +46,22 @@ export function createHostFiles(searchPath = process.env.PATH ?? ''): HostFiles 
       } catch (error) {
         if (isMissing(error)) return undefined;
         throw error;
+      }
+    },
+    async readBytes(file, offset, length) {
+      let handle: fs.FileHandle;
+      try {
+        handle = await fs.open(file, 'r');
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+      try {
+        const buffer = new Uint8Array(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, offset);
+        return buffer.subarray(0, bytesRead);
+      } finally {
+        await handle.close();
       }
     },
     async exists(file) {

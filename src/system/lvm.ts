@@ -23,7 +23,7 @@ const percent = z.pipe(trimmed(), emptyOrNumber(/^\d+(\.\d+)?$/));
 const optionalText = z.pipe(z.string(), z.transform((s: string) => (s.trim() === '' ? undefined : s.trim())));
 const optionalCount = z.pipe(trimmed(), emptyOrNumber(/^\d+$/));
 
-function report<T extends z.ZodMiniType>(key: 'pv' | 'vg' | 'lv', row: T) {
+function report<T extends z.ZodMiniType>(key: 'pv' | 'vg' | 'lv' | 'seg', row: T) {
   const json = z.pipe(
     z.string(),
     z.transform((text: string, ctx) => {
@@ -263,6 +263,41 @@ export function lvmThinConfigQuery(): Query<LvmThinConfig> {
         .object({ profileDir: z.string().check(z.startsWith('/')), threshold: z.coerce.number().check(z.int()), percent: z.coerce.number().check(z.int()) })
         .parse({ profileDir: value('profile_dir'), threshold: value('thin_pool_autoextend_threshold'), percent: value('thin_pool_autoextend_percent') });
     },
+  };
+}
+
+// ---------------------------------------------------------------- where a pool's metadata starts
+
+/** Block 0 of a pool's metadata LV: on PV `pv`, at physical extent `extent`. */
+export interface MetadataStart {
+  pv: string;
+  extent: number;
+  extentSizeBytes: number;
+}
+
+const MetadataSegmentRow = z.object({ lv_name: z.string(), seg_start: count, segtype: z.string(), seg_pe_ranges: z.string(), vg_extent_size: bytes });
+
+/**
+ * Where an (inactive) pool's metadata LV, `POOL_tmeta`, begins: its first segment's PV and extent
+ * (`/dev/ubda:242-243`). Undefined when that segment is not linear on a PV (mirrored, RAID, or on
+ * another LV): then dmctl cannot read the superblock directly, and does not guess.
+ */
+export function metadataStartQuery(vg: string, pool: string): Query<MetadataStart | undefined> {
+  return {
+    argv: ['lvs', '-a', '--segments', ...reportOptions, '-o', 'lv_name,seg_start,segtype,seg_pe_ranges,vg_extent_size', `${vg}/${pool}_tmeta`],
+    parse: (stdout) => {
+      const first = report('seg', MetadataSegmentRow).parse(stdout).find((r) => r.seg_start === 0);
+      const range = first?.segtype === 'linear' ? /^(\/dev\/\S+):(\d+)-\d+$/.exec(first.seg_pe_ranges.trim()) : null;
+      return range ? { pv: range[1]!, extent: Number(range[2]), extentSizeBytes: first!.vg_extent_size } : undefined;
+    },
+  };
+}
+
+/** Where a PV's first extent starts (`pe_start`, bytes). */
+export function peStartQuery(pv: string): Query<number | undefined> {
+  return {
+    argv: ['pvs', ...reportOptions, '-o', 'pv_name,pe_start', pv],
+    parse: (stdout) => report('pv', z.object({ pv_name: z.string(), pe_start: bytes })).parse(stdout).find((r) => r.pv_name === pv)?.pe_start,
   };
 }
 

@@ -10,3 +10,8 @@ export function fixture(dir: 'host-debian12' | 'lvm-2.03.16-uml-6.1', name: stri
 
 export const host = (name: string) => fixture('host-debian12', name);
 export const guest = (name: string) => fixture('lvm-2.03.16-uml-6.1', name);
+
+/** A recorded binary fixture (e.g. a thin-pool superblock read from a disk). */
+export function guestBytes(name: string): Uint8Array {
+  return new Uint8Array(readFileSync(`${root}lvm-2.03.16-uml-6.1/${name}`));
+}

@@ -43,6 +43,13 @@ export class MemoryFiles implements HostFiles {
   async readText(file: string) {
     return this.files.get(file);
   }
+  /** Binary regions of files or disks: path → the bytes found at byte `at` (a disk need not be whole). */
+  readonly regions = new Map<string, Array<{ at: number; data: Uint8Array }>>();
+  async readBytes(file: string, offset: number, length: number) {
+    const region = this.regions.get(file)?.find((r) => offset >= r.at && offset < r.at + r.data.length);
+    if (region) return region.data.subarray(offset - region.at, offset - region.at + length);
+    return this.regions.has(file) || this.blockDevices.has(file) ? new Uint8Array(0) : undefined;
+  }
   async exists(file: string) {
     return this.files.has(file) || this.sizes.has(file) || this.dirs.has(file) || this.blockDevices.has(file) || this.symlinks.has(file);
   }

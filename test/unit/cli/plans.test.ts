@@ -274,3 +274,22 @@ describe('apply input', () => {
     expect(both.stderr).toMatch(/--resume continues the last apply: give no FILE/);
   });
 });
+
+describe('a known tool error gets its meaning and fix', () => {
+  it('LVM refusing to activate over a transaction id mismatch points to the repair', async () => {
+    const { guest } = await import('../../helpers/fixtures.js');
+    const { lvsQuery, lvchangeActivateArgv, metadataStartQuery } = await import('../../../src/system/lvm.js');
+    const { losetupListQuery } = await import('../../../src/system/losetup.js');
+    // The metadata LV could not be located (not linear), so the plan activates and LVM itself refuses.
+    const e = new FakeExecutor()
+      .on(lvsQuery().argv, { stdout: guest('lvs-pool-inactive.txt') })
+      .on(losetupListQuery().argv, { stdout: guest('losetup-empty.txt') })
+      .on(metadataStartQuery('docker', 'thinpool').argv, { stdout: guest('tid-mismatch/S-lvs-tmeta-segments.json').replace('"linear"', '"raid1"') })
+      .on(lvchangeActivateArgv('docker', 'thinpool', false), { exitCode: 5, stderr: guest('tid-mismatch/B27-lvchange-ay.stderr.txt') });
+    const files = new MemoryFiles({ programs: ['lvm', 'losetup', 'dmsetup'], files: { '/proc/devices': 'Block devices:\n  7 loop\n' }, dirs: { '/proc/4242': [] } });
+    const r = await dmctl(['reactivate', '--yes'], { executor: e, files });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\| +Thin pool docker-thinpool-tpool \(254:2\) transaction_id is 7, while expected 1\./);
+    expect(r.stderr).toMatch(/! LVM's metadata expects transaction id 1, but pool docker-thinpool-tpool holds 7: .*moby#15629.*docs\/troubleshooting.md \("transaction id mismatch"\)/);
+  });
+});

@@ -225,6 +225,7 @@ function reactivateState(lvs: string, overrides: Partial<ReactivateState> = {}):
     systemd: false,
     unitFile: undefined,
     unitEnabled: false,
+    metadataTransactionIds: {},
     ...overrides,
   };
 }
@@ -241,6 +242,18 @@ describe('reactivate', () => {
     const plan = planReactivate(reactivateState('pool-inactive'), { installUnit: false, dmctlArgv });
     expect(ids(plan)).toEqual(['activate-docker-thinpool', 'monitor-docker-thinpool', 'verify-monitor-docker-thinpool']);
     expect(argv(plan, 'activate-docker-thinpool')).toEqual(['lvchange', '-ay', 'docker/thinpool']);
+  });
+
+  it('refuses to activate a pool whose metadata holds another transaction id than LVM expects, and says how to repair it', () => {
+    // lvs-pool-inactive: LVM's id is 1; the superblock says 7 (tid-mismatch/record-superblock.sh).
+    const mismatch = reactivateState('pool-inactive', { metadataTransactionIds: { 'docker/thinpool': 7 } });
+    expect(refusal(() => planReactivate(mismatch, { installUnit: false, dmctlArgv }))).toMatch(
+      /^docker\/thinpool: LVM expects transaction id 1 but the pool's metadata holds 7 .* \("transaction_id is 7, while expected 1", moby#15629\): repair LVM's record as docs\/troubleshooting.md \("transaction id mismatch"\) shows/,
+    );
+    // The same id, or one that could not be read: activate as usual (LVM checks for itself).
+    for (const known of [{ 'docker/thinpool': 1 }, { 'docker/thinpool': undefined }]) {
+      expect(ids(planReactivate(reactivateState('pool-inactive', { metadataTransactionIds: known }), { installUnit: false, dmctlArgv }))).toContain('activate-docker-thinpool');
+    }
   });
 
   it('uses -K when the pool is flagged skip-activation', () => {
@@ -296,5 +309,34 @@ describe('every plan survives a round trip through a plan file', () => {
       const text = formatPlanFile(makePlanFile(c.plan, { command: c.command, options: { ...c.options } }, c.state));
       expect(readPlanFile(text, 'f').plan).toEqual(c.plan);
     }
+  });
+});
+
+describe('reactivate probe: the transaction id of an inactive pool, read from its PV', () => {
+  it('locates the metadata LV, reads its superblock, and only for pools whose LVM id is above 0', async () => {
+    const { probeReactivate } = await import('../../../src/probe/loop.js');
+    const { FakeExecutor } = await import('../../helpers/fake-executor.js');
+    const { MemoryFiles } = await import('../../helpers/memory-files.js');
+    const { guestBytes } = await import('../../helpers/fixtures.js');
+    const { lvsQuery: lvs, metadataStartQuery, peStartQuery } = await import('../../../src/system/lvm.js');
+    const { losetupListQuery } = await import('../../../src/system/losetup.js');
+    const host = (lvsFixture: string) => {
+      const executor = new FakeExecutor()
+        .on(lvs().argv, { stdout: guest(lvsFixture) })
+        .on(losetupListQuery().argv, { stdout: guest('losetup-empty.txt') })
+        .on(metadataStartQuery('docker', 'thinpool').argv, { stdout: guest('tid-mismatch/S-lvs-tmeta-segments.json') })
+        .on(peStartQuery('/dev/ubda').argv, { stdout: guest('tid-mismatch/S-pvs-pe-start.json') });
+      // After boot, before dm is loaded: no dmsetup calls.
+      const files = new MemoryFiles({ programs: ['lvm', 'losetup', 'dmsetup'], files: { '/proc/devices': 'Block devices:\n  7 loop\n' }, blockDevices: ['/dev/ubda'] });
+      // The superblock where the recording found it: pe_start 1 MiB + extent 242 × 4 MiB.
+      files.regions.set('/dev/ubda', [{ at: 1048576 + 242 * 4194304, data: guestBytes('tid-mismatch/S-superblock.bin') }]);
+      return { executor, files, uid: 0 };
+    };
+    const inactive = host('lvs-pool-inactive.txt');
+    expect((await probeReactivate(inactive)).metadataTransactionIds).toEqual({ 'docker/thinpool': 7 });
+    // An active pool (its id comes from dmsetup status) costs no extra query.
+    const active = host('lvs-pool.txt');
+    expect((await probeReactivate(active)).metadataTransactionIds).toEqual({});
+    expect(active.executor.calls.map((c) => c[0])).toEqual(['lvs', 'losetup']);
   });
 });

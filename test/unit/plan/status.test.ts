@@ -57,6 +57,25 @@ describe('status', () => {
     expect(buildStatus(s).pools[0]!.warnings.map((w) => w.code)).toEqual(['vg-low']);
   });
 
+  it('warns when the kernel transaction id is not the one LVM expects, once LVM\'s is above 0', async () => {
+    const { checkStatus, defaultThresholds } = await import('../../../src/plan/check.js');
+    const withKernelId = (name: string, id: number) => {
+      const s = state(name);
+      s.dmStatuses = s.dmStatuses.map((d) => ({ ...d, status: { ...d.status, transactionId: id } as typeof d.status }));
+      return s;
+    };
+    // An LVM thin LV made LVM's id 1; something else then set the kernel's to 7 (record.sh part B).
+    const [pool] = buildStatus(withKernelId('pool-used', 7)).pools;
+    expect(pool).toMatchObject({ transactionId: 7, lvmTransactionId: 1 });
+    expect(pool!.warnings.map((w) => w.code)).toEqual(['transaction-id-mismatch']);
+    expect(pool!.warnings[0]!.message).toMatch(/LVM expects transaction id 1 but the pool's is 7 .*"transaction_id is 7, while expected 1", moby#15629/);
+    const check = checkStatus(buildStatus(withKernelId('pool-used', 7)), defaultThresholds);
+    expect(check.code).toBe(1);
+    expect(check.line).toMatch(/docker\/thinpool will not re-activate \(transaction id 7, LVM expects 1\)/);
+    // Docker's case: LVM's id stays 0, the kernel's moves on. LVM re-activates such a pool (part A).
+    expect(buildStatus(withKernelId('pool', 5)).pools[0]!.warnings).toEqual([]);
+  });
+
   it('an inactive pool: no usage, a warning with the command that fixes it', () => {
     const [pool] = buildStatus(state('pool-inactive')).pools;
     expect(pool).toMatchObject({ active: false, data: undefined, metadata: undefined, transactionId: 1 });
@@ -87,6 +106,14 @@ describe('status', () => {
       data: { usedBytes: 0, totalBytes: 1024 ** 3 },
       devices: { data: '/dev/loop0', dataFile: '/var/lib/dmctl-loop/data', metadata: '/dev/loop1', metadataFile: '/var/lib/dmctl-loop/metadata' },
     });
+  });
+
+  it('renders an active pool in one compact row, with bytes used, chunk and transaction on its detail line', () => {
+    const text = renderStatusText(buildStatus(state('pool-used')), makeStyle(false));
+    const [pool] = buildStatus(state('pool-used')).pools;
+    const row = text.split('\n').find((l) => l.startsWith('docker/thinpool '))!;
+    expect(row.split(/ {2,}/)).toEqual(['docker/thinpool', 'active', `${pool!.data!.percent.toFixed(1)}% of 968 MiB`, `${pool!.metadata!.percent.toFixed(1)}% of 8 MiB`, 'monitored', '80% +20%', '36 MiB']);
+    expect(text).toMatch(/^docker\/thinpool: \/dev\/mapper\/docker-thinpool · used \S+ \S+ data, \S+ \S+ metadata · chunk 512 KiB · transaction \d+ ·/m);
   });
 
   it('renders the warnings with their fix, and says when device-mapper is missing', () => {

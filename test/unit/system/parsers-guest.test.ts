@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { lsblkQuery, wipefsListQuery } from '../../../src/system/blockdev.js';
 import { parseThinPoolStatus, parseThinPoolTable, formatThinPoolTable, thinPoolStatusesQuery, thinPoolTablesQuery } from '../../../src/system/dmsetup.js';
 import { losetupListQuery } from '../../../src/system/losetup.js';
-import { lvsQuery, pvsQuery, vgsQuery } from '../../../src/system/lvm.js';
+import { lvsQuery, metadataStartQuery, peStartQuery, pvsQuery, vgsQuery } from '../../../src/system/lvm.js';
+import { parseThinSuperblock } from '../../../src/system/thin-superblock.js';
 import { containerdVersionQuery } from '../../../src/system/containerd.js';
 import { parseDockerVersion } from '../../../src/system/docker.js';
-import { guest } from '../../helpers/fixtures.js';
+import { guest, guestBytes } from '../../helpers/fixtures.js';
 
 describe('lvm reports recorded on a real dm-thin kernel', () => {
   it('a monitored thin pool with its profile', () => {
@@ -109,5 +110,26 @@ describe('util-linux in the guest', () => {
   it('consumer versions', () => {
     expect(parseDockerVersion(guest('dockerd-version.txt'))).toMatchObject({ major: 20, minor: 10 });
     expect(containerdVersionQuery().parse(guest('containerd-version.txt'))).toMatch(/^1\.6\.20/);
+  });
+});
+
+describe('an inactive pool\'s metadata superblock, read from its PV (tid-mismatch/record-superblock.sh)', () => {
+  it('finds where the metadata LV starts, and the PV\'s first extent', () => {
+    expect(metadataStartQuery('docker', 'thinpool').argv.at(-1)).toBe('docker/thinpool_tmeta');
+    expect(metadataStartQuery('docker', 'thinpool').parse(guest('tid-mismatch/S-lvs-tmeta-segments.json'))).toEqual({ pv: '/dev/ubda', extent: 242, extentSizeBytes: 4194304 });
+    expect(peStartQuery('/dev/ubda').parse(guest('tid-mismatch/S-pvs-pe-start.json'))).toBe(1048576);
+  });
+
+  it('a metadata LV that is not linear on a PV is not located (dmctl does not guess)', () => {
+    const raid = guest('tid-mismatch/S-lvs-tmeta-segments.json').replace('"linear"', '"raid1"');
+    expect(metadataStartQuery('docker', 'thinpool').parse(raid)).toBeUndefined();
+  });
+
+  it('reads the transaction id thin_dump shows, and refuses bytes that are not a superblock', () => {
+    const block = guestBytes('tid-mismatch/S-superblock.bin');
+    const dumped = /transaction="(\d+)"/.exec(guest('tid-mismatch/S-thin-dump-head.txt'))![1];
+    expect(parseThinSuperblock(block)).toEqual({ transactionId: Number(dumped) });
+    expect(parseThinSuperblock(new Uint8Array(4096))).toBeUndefined();
+    expect(parseThinSuperblock(block.subarray(0, 40))).toBeUndefined();
   });
 });
