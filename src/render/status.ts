@@ -75,8 +75,27 @@ export function renderStatusText(report: StatusReport, style: ChalkInstance): st
       const dev = (d: string, f?: string) => (f ? `${d} (${f})` : d);
       facts.push(`data ${dev(p.devices.data, p.devices.dataFile)}`, `metadata ${dev(p.devices.metadata, p.devices.metadataFile)}`);
     }
-    out.push(`${style.bold(p.name)}: ${facts.join(' · ')}`);
+    out.push(...joinWrapped(`${p.name}: `, facts, detailWidth).map((line, i) => (i === 0 ? line.replace(p.name, style.bold(p.name)) : line)));
     for (const w of p.warnings) out.push(`  ${style.yellow('!')} ${w.message}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Detail lines wrap at this width, like the table (a terminal's 100 columns). */
+const detailWidth = 100;
+
+/** `head` then the items joined by ` · `, wrapped before `width` with continuation lines indented. */
+function joinWrapped(head: string, items: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let line = head;
+  for (const [i, item] of items.entries()) {
+    const sep = i === 0 ? '' : ' · ';
+    if (i > 0 && line.length + sep.length + item.length > width) {
+      lines.push(line);
+      line = `  ${item}`;
+    } else {
+      line += sep + item;
+    }
+  }
+  return [...lines, line];
 }
