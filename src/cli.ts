@@ -7,6 +7,7 @@ import type { CliContext, GlobalOptions } from './commands/context.js';
 import { commands } from './commands/definitions.js';
 import { createHostFiles } from './system/files.js';
 import { createSpawnExecutor } from './system/spawn-executor.js';
+import { probeStatus } from './probe/status.js';
 
 export const version = '0.1.0';
 
@@ -52,12 +53,12 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
   const io = injected?.io ?? { stdout: process.stdout, stderr: process.stderr };
   let exitCode: number = ExitCode.ok;
 
-  // `status` is what monitors run every few seconds: start its (read-only) probes now, so its
-  // subprocesses run while node loads the rest of dmctl (docs/performance.md). A failure surfaces
-  // where the status command awaits it.
+  // `status` is what monitors run every few seconds: start its (read-only) probes now, so lvs runs
+  // while node builds the command line and loads the status command (docs/performance.md). A
+  // failure surfaces where the status command awaits it.
   if (subcommandOf(args) === 'status' && !args.some((a) => a === '--help' || a === '-h')) {
     const c = ctx();
-    c.statusProbe = import('./probe/status.js').then((m) => m.probeStatus(c));
+    c.statusProbe = probeStatus(c);
     c.statusProbe.catch(() => undefined);
   }
 

@@ -1,10 +1,10 @@
 /**
  * The probe `status` runs: lvs, the kernel's thin-pool statuses (and tables, for pools LVM does not
  * know), lvm.conf's autoextend settings. In a module of its own, with only the wrappers it needs, so
- * the CLI can start it before the rest of the status command has loaded (src/cli.ts).
+ * the CLI can start it before the rest of dmctl has loaded (src/cli.ts).
  */
 import { thinPoolStatusesQuery, thinPoolTablesQuery } from '../system/dmsetup.js';
-import { runQuery, type Executor } from '../system/exec.js';
+import { runQuery, runQueryIfInstalled, type Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
 import { losetupListQuery } from '../system/losetup.js';
 import { lvmDmName, lvmThinConfigQuery, lvsQuery } from '../system/lvm.js';
@@ -23,13 +23,19 @@ export interface ProbeContext {
 const noLvmConfig = { profileDir: '/etc/lvm/profile', threshold: 100, percent: 20 };
 
 
+/**
+ * lvs, the slowest probe, starts at once, before this function first awaits: the CLI calls it as soon
+ * as it knows the command is `status` (src/cli.ts). A host without LVM answers "not installed" (127).
+ */
 export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
-  const [deviceMapperLoaded, lvm] = await Promise.all([isDeviceMapperLoaded(ctx), ctx.files.which('lvm')]);
+  const lvsAnswer = runQueryIfInstalled(ctx.executor, lvsQuery());
+  const configAnswer = runQueryIfInstalled(ctx.executor, lvmThinConfigQuery());
+  const deviceMapperLoaded = await isDeviceMapperLoaded(ctx);
   // Loop pools need no LVM: on a host without it, only the dm pools are shown.
   const [lvs, dmStatuses, lvmConfig] = await Promise.all([
-    lvm ? runQuery(ctx.executor, lvsQuery()) : [],
+    lvsAnswer.then((answer) => answer ?? []),
     deviceMapperLoaded ? runQuery(ctx.executor, thinPoolStatusesQuery()) : [],
-    lvm ? runQuery(ctx.executor, lvmThinConfigQuery()) : noLvmConfig,
+    configAnswer.then((answer) => answer ?? noLvmConfig),
   ]);
   const profileNames = [...new Set(lvs.filter((l) => l.attr.isThinPool && l.profile).map((l) => l.profile!))];
   const profiles = Object.fromEntries(

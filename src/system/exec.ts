@@ -40,7 +40,19 @@ export const toolEnvironment: Readonly<Record<string, string>> = {
 
 /** Runs a query and parses its answer; any failure is a refusal (fail closed). */
 export async function runQuery<T>(executor: Executor, query: Query<T>): Promise<T> {
+  return answerOf(query, await executor.run(query.argv));
+}
+
+/**
+ * Like runQuery, but a tool that is not installed (exit status 127) answers undefined: for probes
+ * that show what there is (status without LVM), where asking costs less than looking first.
+ */
+export async function runQueryIfInstalled<T>(executor: Executor, query: Query<T>): Promise<T | undefined> {
   const result = await executor.run(query.argv);
+  return result.exitCode === 127 ? undefined : answerOf(query, result);
+}
+
+function answerOf<T>(query: Query<T>, result: ExecResult): T {
   const ok = query.okExitCodes ?? [0];
   const shown = formatArgv(query.argv);
   if (result.exitCode === 127) {

@@ -41,7 +41,7 @@ describe('status costs few subprocesses', () => {
   it('three on an LVM host: lvs, dmsetup status, lvmconfig', async () => {
     const env = host_('pool', 'pool');
     expect((await dmctl(['--json', 'status'], env)).code).toBe(0);
-    expect(env.executor.calls.map((c) => c[0])).toEqual(['lvs', 'dmsetup', 'lvmconfig']);
+    expect(env.executor.calls.map((c) => c[0])).toEqual(['lvs', 'lvmconfig', 'dmsetup']);
   });
 
   it('the tables and losetup only when a bare loop pool exists', async () => {
@@ -66,7 +66,7 @@ describe('status starts its probes before the command has loaded', () => {
     const env = host_('pool', 'pool');
     const bad = await dmctl(['status', '--warn', 'abc'], env);
     expect(bad.code).toBe(3);
-    expect(env.executor.calls.map((c) => c[0])).toEqual(['lvs', 'dmsetup', 'lvmconfig']);
+    expect(env.executor.calls.map((c) => c[0])).toEqual(['lvs', 'lvmconfig', 'dmsetup']);
     // `status --help` probes nothing.
     const help = host_('pool', 'pool');
     expect((await dmctl(['status', '--help'], help)).code).toBe(0);
@@ -75,13 +75,17 @@ describe('status starts its probes before the command has loaded', () => {
 });
 
 describe('status on a host without LVM', () => {
-  it('shows the loop pools, asking neither lvs nor lvmconfig', async () => {
-    const env = host_('empty', 'looppool');
-    env.files.programs.delete('lvm');
-    const r = await dmctl(['--json', 'status'], env);
+  it('shows the loop pools when lvs and lvmconfig are not installed (exit status 127, as spawning them reports)', async () => {
+    const notInstalled = { exitCode: 127, stderr: 'lvs: command not found' };
+    const executor = new FakeExecutor()
+      .on(lvsArgv, notInstalled)
+      .on(lvmconfigArgv, notInstalled)
+      .on(['dmsetup', 'status', '--target', 'thin-pool'], { stdout: guest('dmsetup-status-looppool.txt') })
+      .on(['dmsetup', 'table', '--target', 'thin-pool'], { stdout: guest('dmsetup-table-looppool.txt') })
+      .on(['losetup', '--json', '--list', '-O', 'NAME,BACK-FILE,MAJ:MIN,SIZELIMIT,OFFSET,RO'], { stdout: guest('losetup-looppool.txt') });
+    const r = await dmctl(['--json', 'status'], { executor, files: host_('empty', 'looppool').files });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).pools.map((p: { name: string; kind: string }) => [p.name, p.kind])).toEqual([['dmctl-pool', 'dm']]);
-    expect(env.executor.calls.map((c) => c[0])).toEqual(['dmsetup', 'dmsetup', 'losetup']);
   });
 });
 
