@@ -2,7 +2,7 @@
  * `status --check`: one Nagios-plugin line and its exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN),
  * computed from the status report. Pure.
  */
-import { transactionIdMismatch, type PoolReport, type StatusReport } from './status.js';
+import { belowDockerMinFree, transactionIdMismatch, type PoolReport, type StatusReport } from './status.js';
 
 export interface CheckThresholds {
   warn: number;
@@ -34,6 +34,8 @@ function findings(pool: PoolReport, t: CheckThresholds): Finding[] {
   if (pool.mode === 'out_of_data_space') f.push({ level: 2, text: `${n} out of data space` });
   if (pool.mode === 'ro') f.push({ level: 2, text: `${n} read-only (metadata)` });
   if (pool.needsCheck) f.push({ level: 2, text: `${n} needs check` });
+  const short = belowDockerMinFree(pool);
+  if (short) f.push({ level: 2, text: `${n} ${short.parts.join(' and ')} under ${short.floor}% free: Docker refuses new containers (dm.min_free_space)` });
   if (transactionIdMismatch(pool)) f.push({ level: 1, text: `${n} will not re-activate (transaction id ${pool.transactionId}, LVM expects ${pool.lvmTransactionId})` });
   if (pool.data) {
     if (pool.data.percent >= t.crit) f.push({ level: 2, text: `${n} data ${pool.data.percent}% >= ${t.crit}%` });

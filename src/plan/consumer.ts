@@ -5,6 +5,7 @@
 import { devmapperPlugin, mergeContainerdConfig } from '../system/containerd.js';
 import {
   dockerDriverStatusArgv,
+  dockerPoolUse,
   formatDaemonJson,
   lastEngineWithDevicemapper,
   mergeDaemonJson,
@@ -92,11 +93,7 @@ export function dockerPoolOpts(options: Pick<ConsumerOptions, 'poolDmName' | 'mi
 }
 
 function usesPool(config: DaemonConfig, poolDmName: string): boolean {
-  const opts = Array.isArray(config['storage-opts']) ? (config['storage-opts'] as unknown[]).map(String) : [];
-  return (
-    config['storage-driver'] === 'devicemapper' &&
-    opts.some((o) => o === `dm.thinpooldev=/dev/mapper/${poolDmName}` || o === `dm.thinpooldev=${poolDmName}`)
-  );
+  return dockerPoolUse(config)?.thinPoolDm === poolDmName;
 }
 
 function planDocker(docker: DockerState, options: ConsumerOptions): ConsumerPlan {

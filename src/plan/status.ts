@@ -4,6 +4,8 @@
  */
 import { metadataBlockBytes, sectorBytes, type ThinPoolFailedStatus, type ThinPoolStatus, type ThinPoolTable } from '../system/dmsetup.js';
 import type { LoopDevice } from '../system/losetup.js';
+import { containerdPoolUse } from '../system/containerd.js';
+import { dockerPoolUse, parseDaemonJson, type DockerPoolUse } from '../system/docker.js';
 import { lvmDmName, parseAutoextendProfile, type LogicalVolume, type LvAttributes, type LvmThinConfig } from '../system/lvm.js';
 
 export interface StatusState {
@@ -17,6 +19,9 @@ export interface StatusState {
   profiles: Record<string, string | undefined>;
   /** Attached loop devices (read only when a bare pool sits on loop devices). */
   loops: LoopDevice[];
+  /** The consumers' configs (undefined when absent): which pool each uses, and its settings. */
+  daemonJson?: string | undefined;
+  containerdConfig?: string | undefined;
 }
 
 export interface Usage {
@@ -29,6 +34,14 @@ export interface Warning {
   /** Stable code for scripts: `not-monitored`, `autoextend-off`, `vg-full`, … */
   code: string;
   message: string;
+}
+
+export interface ConsumerUse {
+  kind: 'docker' | 'containerd';
+  /** Docker's dm.basesize, containerd's base_image_size: each container's thin device. */
+  baseSizeBytes: number | undefined;
+  /** Docker's dm.min_free_space: it refuses new devices while less data or metadata is free. */
+  minFreeSpacePercent?: number;
 }
 
 export interface PoolReport {
@@ -60,6 +73,8 @@ export interface PoolReport {
   vgFreeBytes: number | undefined;
   thinLvs: number | undefined;
   devices: { data: string; metadata: string; dataFile?: string; metadataFile?: string } | undefined;
+  /** Who is configured to use the pool, with the size of each container's thin device (not the pool's). */
+  consumers: ConsumerUse[];
   warnings: Warning[];
 }
 
@@ -122,6 +137,7 @@ export function buildStatus(state: StatusState): StatusReport {
       vgFreeBytes: lv.vgFreeBytes,
       thinLvs: state.lvs.filter((t) => t.vgName === lv.vgName && t.poolLv === lv.name && t.attr.isThinVolume).length,
       devices: undefined,
+      consumers: [],
       warnings: [],
     });
   }
@@ -150,10 +166,24 @@ export function buildStatus(state: StatusState): StatusReport {
         ...(byMajMin(table.dataDevice)?.backingFile ? { dataFile: byMajMin(table.dataDevice)!.backingFile } : {}),
         ...(byMajMin(table.metadataDevice)?.backingFile ? { metadataFile: byMajMin(table.metadataDevice)!.backingFile } : {}),
       },
+      consumers: [],
       warnings: [],
     });
   }
 
+  const docker = dockerUseOf(state.daemonJson);
+  const containerd = state.containerdConfig === undefined ? undefined : containerdPoolUse(state.containerdConfig);
+  for (const pool of pools) {
+    const dockerUses =
+      docker !== undefined &&
+      (docker.thinPoolDm !== undefined
+        ? docker.thinPoolDm === pool.dmName
+        : docker.directLvm
+          ? pool.name === 'docker/thinpool'
+          : pool.kind === 'dm' && /^docker-\d+:\d+-\d+-pool$/.test(pool.name));
+    if (dockerUses) pool.consumers.push({ kind: 'docker', baseSizeBytes: docker.baseSizeBytes, minFreeSpacePercent: docker.minFreeSpacePercent });
+    if (containerd?.poolName === pool.dmName) pool.consumers.push({ kind: 'containerd', baseSizeBytes: containerd.baseImageSizeBytes });
+  }
   for (const pool of pools) pool.warnings = warningsFor(pool);
   return { formatVersion: 1, deviceMapperLoaded: state.deviceMapperLoaded, pools };
 }
@@ -190,6 +220,13 @@ function warningsFor(pool: PoolReport): Warning[] {
   if (pool.needsCheck) w.push({ code: 'needs-check', message: `the pool is flagged needs_check: deactivate it and run thin_check / lvconvert --repair ${ref}` });
   if (pool.metadata && pool.metadata.percent >= metadataWarnPercent) {
     w.push({ code: 'metadata-high', message: `metadata is ${pool.metadata.percent}% used (running out needs an offline repair): grow it with \`lvextend --poolmetadatasize +1G ${ref}\`` });
+  }
+  const short = belowDockerMinFree(pool);
+  if (short) {
+    w.push({
+      code: 'docker-min-free',
+      message: `less than ${short.floor}% of the pool's ${short.parts.join(' and ')} is free, so Docker refuses new containers and images (dm.min_free_space; "Thin Pool has N free ${short.parts[0]} blocks which is less than minimum required"): grow the pool (dmctl extend DEV, or lvextend)`,
+    });
   }
   if (transactionIdMismatch(pool)) {
     w.push({
@@ -228,4 +265,24 @@ function warningsFor(pool: PoolReport): Warning[] {
  */
 export function transactionIdMismatch(pool: PoolReport): boolean {
   return pool.kind === 'lvm' && pool.active && pool.mode !== undefined && pool.mode !== 'failed' && (pool.lvmTransactionId ?? 0) > 0 && pool.transactionId !== pool.lvmTransactionId;
+}
+
+function dockerUseOf(daemonJson: string | undefined): DockerPoolUse | undefined {
+  if (daemonJson === undefined) return undefined;
+  try {
+    return dockerPoolUse(parseDaemonJson(daemonJson));
+  } catch {
+    return undefined; // invalid JSON: Docker does not start at all; init-direct says so
+  }
+}
+
+/**
+ * Docker (devicemapper) refuses to create thin devices while the pool has less free data or metadata
+ * than dm.min_free_space: which parts are short, if Docker uses this pool and any is.
+ */
+export function belowDockerMinFree(pool: PoolReport): { floor: number; parts: Array<'data' | 'metadata'> } | undefined {
+  const floor = pool.consumers.find((c) => c.kind === 'docker')?.minFreeSpacePercent;
+  if (floor === undefined) return undefined;
+  const parts = (['data', 'metadata'] as const).filter((part) => pool[part] !== undefined && 100 - pool[part]!.percent < floor);
+  return parts.length > 0 ? { floor, parts } : undefined;
 }

@@ -7,6 +7,8 @@ import { thinPoolStatusesQuery, thinPoolTablesQuery } from '../system/dmsetup.js
 import { runQuery, runQueryIfInstalled, type Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
 import { losetupListQuery } from '../system/losetup.js';
+import { defaultContainerdConfigPath } from '../system/containerd.js';
+import { defaultDaemonJsonPath } from '../system/docker.js';
 import { lvmDmName, lvmThinConfigQuery, lvsQuery } from '../system/lvm.js';
 import type { StatusState } from '../plan/status.js';
 
@@ -30,6 +32,10 @@ const noLvmConfig = { profileDir: '/etc/lvm/profile', threshold: 100, percent: 2
 export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
   const lvsAnswer = runQueryIfInstalled(ctx.executor, lvsQuery());
   const configAnswer = runQueryIfInstalled(ctx.executor, lvmThinConfigQuery());
+  const consumerConfigs = Promise.all([
+    ctx.files.readText(ctx.paths?.daemonJson ?? defaultDaemonJsonPath),
+    ctx.files.readText(ctx.paths?.containerdConfig ?? defaultContainerdConfigPath),
+  ]);
   const deviceMapperLoaded = await isDeviceMapperLoaded(ctx);
   // Loop pools need no LVM: on a host without it, only the dm pools are shown.
   const [lvs, dmStatuses, lvmConfig] = await Promise.all([
@@ -50,7 +56,8 @@ export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
   const dmTables = bare ? (await runQuery(ctx.executor, thinPoolTablesQuery())).filter((t) => !lvmKernelNames.has(t.name)) : [];
   const onLoops = dmTables.some((t) => [t.table.dataDevice, t.table.metadataDevice].some((d) => d.startsWith('7:') || d.startsWith('/dev/loop')));
   const loops = onLoops ? await runQuery(ctx.executor, losetupListQuery()) : [];
-  return { deviceMapperLoaded, lvs, dmTables, dmStatuses, lvmConfig, profiles, loops };
+  const [daemonJson, containerdConfig] = await consumerConfigs;
+  return { deviceMapperLoaded, lvs, dmTables, dmStatuses, lvmConfig, profiles, loops, daemonJson, containerdConfig };
 }
 
 /**

@@ -71,6 +71,12 @@ export function renderStatusText(report: StatusReport, style: ChalkInstance): st
     facts.push(`when full: ${p.whenFull ?? '—'}`);
     if (p.thinLvs !== undefined) facts.push(`${p.thinLvs} thin LV${p.thinLvs === 1 ? '' : 's'}`);
     if (p.autoextend) facts.push(`autoextend from ${p.autoextend.source}`);
+    for (const use of p.consumers) {
+      // The size each container gets, which is not the pool's (a common confusion).
+      const each = use.baseSizeBytes === undefined ? '' : `${formatBytes(use.baseSizeBytes)} per ${use.kind === 'docker' ? 'container' : 'snapshot'}`;
+      const floor = use.minFreeSpacePercent === undefined ? '' : `min free ${use.minFreeSpacePercent}%`;
+      facts.push(`used by ${use.kind === 'docker' ? 'Docker' : 'containerd'}${each || floor ? ` (${[each, floor].filter(Boolean).join(', ')})` : ''}`);
+    }
     if (p.devices) {
       const dev = (d: string, f?: string) => (f ? `${d} (${f})` : d);
       facts.push(`data ${dev(p.devices.data, p.devices.dataFile)}`, `metadata ${dev(p.devices.metadata, p.devices.metadataFile)}`);

@@ -2,6 +2,7 @@
  * containerd as a consumer: its version and the devmapper snapshotter section of config.toml.
  */
 import { parse as parseToml } from 'smol-toml';
+import { parseSize } from '../units.js';
 import type { Query } from './exec.js';
 
 export const defaultContainerdConfigPath = '/etc/containerd/config.toml';
@@ -82,4 +83,31 @@ export function mergeContainerdConfig(current: string | undefined, wanted: Devma
     kind: 'conflict',
     reason: `its devmapper section has ${differs.map(([k]) => `${k} = ${JSON.stringify(existing[k] ?? null)}`).join(', ')}`,
   };
+}
+
+/** What config.toml tells about the pool containerd's devmapper snapshotter uses. */
+export interface ContainerdPoolUse {
+  poolName: string;
+  /** `base_image_size`: each snapshot's thin device (containerd reads it in binary units). */
+  baseImageSizeBytes: number | undefined;
+}
+
+/** The devmapper snapshotter's pool, or undefined when config.toml has none (or is not valid TOML). */
+export function containerdPoolUse(configText: string): ContainerdPoolUse | undefined {
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseToml(configText) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const plugins = (parsed.plugins ?? {}) as Record<string, unknown>;
+  const section = (plugins[devmapperPlugin] ?? plugins.devmapper) as Record<string, unknown> | undefined;
+  if (typeof section?.pool_name !== 'string') return undefined;
+  let baseImageSizeBytes: number | undefined;
+  try {
+    baseImageSizeBytes = typeof section.base_image_size === 'string' ? parseSize(section.base_image_size, false) : undefined;
+  } catch {
+    baseImageSizeBytes = undefined;
+  }
+  return { poolName: section.pool_name, baseImageSizeBytes };
 }

@@ -1,6 +1,7 @@
 /**
  * Docker as a consumer: the engine's version (never the client's), daemon.json read and merge.
  */
+import { parseSize } from '../units.js';
 import type { Argv, Query } from './exec.js';
 
 export interface EngineVersion {
@@ -27,6 +28,8 @@ export function dockerdVersionQuery(): Query<EngineVersion> {
 /** Docker Engine 25 removed the devicemapper storage driver. */
 export const lastEngineWithDevicemapper = 24;
 
+const keyOf = (opt: string) => opt.split('=', 1)[0]!;
+
 export const defaultDaemonJsonPath = '/etc/docker/daemon.json';
 export const defaultDockerRoot = '/var/lib/docker';
 
@@ -40,6 +43,42 @@ export function parseDaemonJson(text: string): DaemonConfig {
   return value as DaemonConfig;
 }
 
+/** What daemon.json tells about the devicemapper pool Docker uses. */
+export interface DockerPoolUse {
+  /** dm name of the pool (`dm.thinpooldev`, its /dev/mapper/ prefix removed); undefined when Docker builds its own. */
+  thinPoolDm: string | undefined;
+  /** Docker builds the pool itself on `dm.directlvm_device` (VG docker, LV thinpool). */
+  directLvm: boolean;
+  /** `dm.basesize`: each container's thin device (Docker's default 10G). */
+  baseSizeBytes: number;
+  /** `dm.min_free_space`: Docker refuses new devices below this much free data or metadata (default 10%). */
+  minFreeSpacePercent: number;
+}
+
+const dockerDefaultBaseSize = 10 * 1024 ** 3;
+const dockerDefaultMinFreeSpace = 10;
+
+/** Docker's devicemapper settings, or undefined when daemon.json does not select devicemapper. */
+export function dockerPoolUse(config: DaemonConfig): DockerPoolUse | undefined {
+  if (config['storage-driver'] !== 'devicemapper') return undefined;
+  const opts = Array.isArray(config['storage-opts']) ? config['storage-opts'].filter((o): o is string => typeof o === 'string') : [];
+  const value = (key: string) => opts.find((o) => keyOf(o) === key)?.slice(key.length + 1);
+  const size = (text: string | undefined) => {
+    try {
+      return text === undefined ? undefined : parseSize(text, false);
+    } catch {
+      return undefined;
+    }
+  };
+  const minFree = /^(\d+(?:\.\d+)?)%$/.exec(value('dm.min_free_space') ?? '');
+  return {
+    thinPoolDm: value('dm.thinpooldev')?.replace(/^\/dev\/mapper\//, ''),
+    directLvm: value('dm.directlvm_device') !== undefined,
+    baseSizeBytes: size(value('dm.basesize')) ?? dockerDefaultBaseSize,
+    minFreeSpacePercent: minFree ? Number(minFree[1]) : dockerDefaultMinFreeSpace,
+  };
+}
+
 export interface DaemonJsonMerge {
   config: DaemonConfig;
   /** Human lines for the plan: what changes and what was dropped. */
@@ -47,7 +86,6 @@ export interface DaemonJsonMerge {
   changed: boolean;
 }
 
-const keyOf = (opt: string) => opt.split('=', 1)[0]!;
 
 /**
  * Sets `storage-driver` and the given storage options, keeping every other key. Options of another

@@ -14,6 +14,7 @@ interface PoolStatus {
   dmName: string;
   transactionId: number;
   data: { usedBytes: number; totalBytes: number };
+  consumers: Array<{ kind: string; baseSizeBytes?: number; minFreeSpacePercent?: number }>;
 }
 
 /** pools[0] of a recorded `dmctl --json status`. */
@@ -125,8 +126,9 @@ kill %1 2>/dev/null
     expect(row, status.out).toBeDefined();
     const [, state] = row!.split(/\s{2,}/);
     expect(state).toBe('active');
-    // Docker sets the pool's transaction id; status shows it on the pool's detail lines.
+    // Docker sets the pool's transaction id; status shows it on the pool's detail lines, with its user.
     expect(Number(/^docker\/thinpool: [\s\S]*?\btransaction (\d+) ·/m.exec(status.out)?.[1])).toBeGreaterThan(0);
+    expect(status.out).toMatch(/used by Docker \(10 GiB per container, min free 10%\)/);
   });
 });
 
@@ -208,6 +210,8 @@ kill %1 2>/dev/null
     const after = await pool(s, 'status-after');
     const grown = after.data.usedBytes - before.data.usedBytes;
     expect(grown, `used data ${before.data.usedBytes} → ${after.data.usedBytes}\n${s.transcript}`).toBeGreaterThanOrEqual(24 * MiB);
+    // status names the pool's user and the size of each snapshot (--base-image-size 64MB), not the pool's.
+    expect(after.consumers).toEqual([{ kind: 'containerd', baseSizeBytes: 64 * MiB }]);
   });
 
   it('re-running init-direct once containerd uses the pool has nothing to do', async () => {

@@ -76,6 +76,40 @@ describe('status', () => {
     expect(buildStatus(withKernelId('pool', 5)).pools[0]!.warnings).toEqual([]);
   });
 
+  it('names who uses each pool and the size each container gets, which is not the pool\'s', async () => {
+    const { formatDaemonJson, mergeDaemonJson } = await import('../../../src/system/docker.js');
+    const { dockerPoolOpts } = await import('../../../src/plan/consumer.js');
+    const { devmapperSectionToml } = await import('../../../src/system/containerd.js');
+    // daemon.json and config.toml as dmctl writes them.
+    const daemonJson = formatDaemonJson(mergeDaemonJson({}, 'devicemapper', dockerPoolOpts({ poolDmName: 'docker-thinpool', minFreeSpace: '10%', storageOpts: ['dm.basesize=20G'] })).config);
+    const containerdConfig = `version = 2\n\n${devmapperSectionToml({ poolName: 'dmctl-pool', rootPath: '/var/lib/containerd/devmapper', baseImageSize: '10GB' })}`;
+    const report = buildStatus(state('pool', 'both', { daemonJson, containerdConfig, loops: losetupListQuery().parse(guest('losetup-looppool.txt')) }));
+    expect(report.pools.map((p) => [p.name, p.consumers])).toEqual([
+      ['docker/thinpool', [{ kind: 'docker', baseSizeBytes: 20 * 1024 ** 3, minFreeSpacePercent: 10 }]],
+      ['dmctl-pool', [{ kind: 'containerd', baseSizeBytes: 10 * 1024 ** 3 }]],
+    ]);
+    const text = renderStatusText(report, makeStyle(false));
+    expect(text).toMatch(/docker\/thinpool: [\s\S]*used by Docker \(20 GiB per container, min free 10%\)/);
+    expect(text).toMatch(/dmctl-pool: [\s\S]*used by containerd \(10 GiB per snapshot\)/);
+  });
+
+  it('warns, and --check is CRITICAL, once Docker\'s pool has less free than dm.min_free_space', async () => {
+    const { checkStatus, defaultThresholds } = await import('../../../src/plan/check.js');
+    const daemonJson = JSON.stringify({ 'storage-driver': 'devicemapper', 'storage-opts': ['dm.thinpooldev=/dev/mapper/docker-thinpool', 'dm.min_free_space=10%'] });
+    const used = (blocks: number) => {
+      const s = state('pool', 'pool', { daemonJson });
+      s.dmStatuses = s.dmStatuses.map((d) => ({ ...d, status: { ...d.status, usedDataBlocks: blocks } as typeof d.status }));
+      return buildStatus(s);
+    };
+    // 1936 data blocks: 1740 used leaves 10.1% free, 1750 leaves 9.6%.
+    expect(used(1740).pools[0]!.warnings.map((w) => w.code)).not.toContain('docker-min-free');
+    const short = used(1750);
+    expect(short.pools[0]!.warnings.find((w) => w.code === 'docker-min-free')?.message).toMatch(/^less than 10% of the pool's data is free, so Docker refuses new containers and images/);
+    const check = checkStatus(short, defaultThresholds);
+    expect(check.code).toBe(2);
+    expect(check.line).toMatch(/docker\/thinpool data under 10% free: Docker refuses new containers/);
+  });
+
   it('an inactive pool: no usage, a warning with the command that fixes it', () => {
     const [pool] = buildStatus(state('pool-inactive')).pools;
     expect(pool).toMatchObject({ active: false, data: undefined, metadata: undefined, transactionId: 1 });
