@@ -45,6 +45,8 @@ rec dockerd-log cat /tmp/dockerd.log
     const [pool] = JSON.parse((await s.get('status-json')).out).pools;
     expect(pool).toMatchObject({ name: 'dmctl-pool', kind: 'dm' });
     expect(pool.data.usedBytes).toBeGreaterThan(16 * 1024 ** 2);
+    // status names Docker as the pool's user (dm.thinpooldev), with its dm.basesize (1G here).
+    expect(pool.consumers).toEqual([{ kind: 'docker', baseSizeBytes: 1024 ** 3, minFreeSpacePercent: 10 }]);
   });
 });
 
@@ -85,6 +87,8 @@ rec dockerd-log cat /tmp/dockerd.log
     const [pool] = JSON.parse((await s.get('status-json')).out).pools;
     expect(pool.name).toMatch(/^docker-\d+:\d+-\d+-pool$/);
     expect(pool.devices.dataFile).toBe('/var/lib/docker/devicemapper/devicemapper/data');
+    // No dm.thinpooldev: Docker's own loop-lvm pool is recognised by its name.
+    expect(pool.consumers.map((c: { kind: string }) => c.kind)).toEqual(['docker']);
     const resize = await s.get('resize');
     expect(resize.rc, `${resize.out}\n${resize.err}`).toBe(0);
     expect((await s.get('table')).out).toMatch(/^0 6291456 thin-pool /);
@@ -109,6 +113,7 @@ rec before lvs --noheadings -o seg_monitor docker/thinpool
 rec again dmctl init-direct /dev/ubda --docker-managed ${guestOpts} --yes
 rec after lvs --noheadings -o seg_monitor docker/thinpool
 rec third dmctl init-direct /dev/ubda --docker-managed ${guestOpts} --yes
+rec status-json dmctl --json status
 rec dockerd-log cat /tmp/dockerd.log
 `,
       { disks: ['2G'], timeoutSec: 300 },
@@ -131,5 +136,8 @@ rec dockerd-log cat /tmp/dockerd.log
     expect(again.out).toContain('$ lvchange --monitor y docker/thinpool');
     expect((await s.get('after')).out.trim()).toBe('monitored');
     expect((await s.get('third')).out).toContain('nothing to do');
+    // No dm.thinpooldev: Docker builds docker/thinpool on dm.directlvm_device, and status knows it.
+    const [pool] = JSON.parse((await s.get('status-json')).out).pools;
+    expect(pool).toMatchObject({ name: 'docker/thinpool', consumers: [{ kind: 'docker', baseSizeBytes: 1024 ** 3 }] });
   });
 });
