@@ -24,18 +24,28 @@ export interface ProbeContext {
 /** lvm.conf's own defaults, for a host without LVM (no LVM pool can exist there). */
 const noLvmConfig = { profileDir: '/etc/lvm/profile', threshold: 100, percent: 20 };
 
+/**
+ * Work started now and awaited later: a failure must wait for its awaiter, not end the process as an
+ * unhandled rejection meanwhile (the promise itself still rejects where it is awaited).
+ */
+function started<T>(work: Promise<T>): Promise<T> {
+  work.catch(() => undefined);
+  return work;
+}
 
 /**
  * lvs, the slowest probe, starts at once, before this function first awaits: the CLI calls it as soon
  * as it knows the command is `status` (src/cli.ts). A host without LVM answers "not installed" (127).
  */
 export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
-  const lvsAnswer = runQueryIfInstalled(ctx.executor, lvsQuery());
-  const configAnswer = runQueryIfInstalled(ctx.executor, lvmThinConfigQuery());
-  const consumerConfigs = Promise.all([
-    ctx.files.readText(ctx.paths?.daemonJson ?? defaultDaemonJsonPath),
-    ctx.files.readText(ctx.paths?.containerdConfig ?? defaultContainerdConfigPath),
-  ]);
+  const lvsAnswer = started(runQueryIfInstalled(ctx.executor, lvsQuery()));
+  const configAnswer = started(runQueryIfInstalled(ctx.executor, lvmThinConfigQuery()));
+  const consumerConfigs = started(
+    Promise.all([
+      ctx.files.readText(ctx.paths?.daemonJson ?? defaultDaemonJsonPath),
+      ctx.files.readText(ctx.paths?.containerdConfig ?? defaultContainerdConfigPath),
+    ]),
+  );
   const deviceMapperLoaded = await isDeviceMapperLoaded(ctx);
   // Loop pools need no LVM: on a host without it, only the dm pools are shown.
   const [lvs, dmStatuses, lvmConfig] = await Promise.all([
@@ -69,4 +79,3 @@ export async function isDeviceMapperLoaded(ctx: ProbeContext): Promise<boolean> 
   const devices = await ctx.files.readText('/proc/devices');
   return devices === undefined || /^\s*\d+\s+device-mapper\s*$/m.test(devices);
 }
-

@@ -74,6 +74,22 @@ describe('status starts its probes before the command has loaded', () => {
   });
 });
 
+describe('probes started early fail where they are awaited', () => {
+  it('an unreadable daemon.json while lvs still runs is reported once, not an unhandled rejection', async () => {
+    const env = host_('pool', 'pool');
+    // lvs answers after 20 ms; reading daemon.json fails at once.
+    const slow = { run: async (argv: readonly string[]) => (argv[0] === 'lvs' ? new Promise((r) => setTimeout(r, 20)).then(() => env.executor.run(argv)) : env.executor.run(argv)) };
+    const readText = env.files.readText.bind(env.files);
+    env.files.readText = async (file: string) => {
+      if (file === '/etc/docker/daemon.json') throw Object.assign(new Error(`EACCES: permission denied, open '${file}'`), { code: 'EACCES' });
+      return readText(file);
+    };
+    const r = await dmctl(['--json', 'status'], { ...env, executor: slow as unknown as FakeExecutor });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/EACCES: permission denied, open '\/etc\/docker\/daemon.json'/);
+  });
+});
+
 describe('status on a host without LVM', () => {
   it('shows the loop pools when lvs and lvmconfig are not installed (exit status 127, as spawning them reports)', async () => {
     const notInstalled = { exitCode: 127, stderr: 'lvs: command not found' };
