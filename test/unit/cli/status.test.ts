@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { main, subcommandOf } from '../../../src/cli.js';
 import type { CliContext } from '../../../src/commands/context.js';
 import { autoextendProfileContent } from '../../../src/system/lvm.js';
+import type { Executor } from '../../../src/system/exec.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 import { MemoryFiles } from '../../helpers/memory-files.js';
 import { guest, host } from '../../helpers/fixtures.js';
@@ -24,7 +25,7 @@ function host_(lvs: string, dm: string, statusOverride?: string) {
   return { executor, files };
 }
 
-async function dmctl(args: string[], env: { executor: FakeExecutor; files: MemoryFiles; sleep?: (ms: number) => Promise<void>; onInterrupt?: CliContext['onInterrupt'] }) {
+async function dmctl(args: string[], env: { executor: Executor; files: MemoryFiles; sleep?: (ms: number) => Promise<void>; onInterrupt?: CliContext['onInterrupt'] }) {
   let stdout = '';
   let stderr = '';
   const ctx: Partial<CliContext> = {
@@ -78,13 +79,13 @@ describe('probes started early fail where they are awaited', () => {
   it('an unreadable daemon.json while lvs still runs is reported once, not an unhandled rejection', async () => {
     const env = host_('pool', 'pool');
     // lvs answers after 20 ms; reading daemon.json fails at once.
-    const slow = { run: async (argv: readonly string[]) => (argv[0] === 'lvs' ? new Promise((r) => setTimeout(r, 20)).then(() => env.executor.run(argv)) : env.executor.run(argv)) };
+    const slow: Executor = { run: async (argv) => (argv[0] === 'lvs' ? new Promise((r) => setTimeout(r, 20)).then(() => env.executor.run(argv)) : env.executor.run(argv)) };
     const readText = env.files.readText.bind(env.files);
     env.files.readText = async (file: string) => {
       if (file === '/etc/docker/daemon.json') throw Object.assign(new Error(`EACCES: permission denied, open '${file}'`), { code: 'EACCES' });
       return readText(file);
     };
-    const r = await dmctl(['--json', 'status'], { ...env, executor: slow as unknown as FakeExecutor });
+    const r = await dmctl(['--json', 'status'], { ...env, executor: slow });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/EACCES: permission denied, open '\/etc\/docker\/daemon.json'/);
   });
