@@ -37,7 +37,16 @@ rec() {
 }
 `;
 
-export async function runScenario(script: string, options: { disks?: string[]; timeoutSec?: number } = {}): Promise<ScenarioResult & { cleanup(): Promise<void> }> {
+export interface ScenarioOptions {
+  /** scratch disk sizes, attached as /dev/ubda, /dev/ubdb, … */
+  disks?: string[];
+  /** guest timeout (default 300 s) */
+  timeoutSec?: number;
+  /** boot the guest with systemd as PID 1 (see guest/README.md, "systemd mode"); default false */
+  systemd?: boolean;
+}
+
+export async function runScenario(script: string, options: ScenarioOptions = {}): Promise<ScenarioResult & { cleanup(): Promise<void> }> {
   if (!existsSync(new URL('../../dist/dmctl.cjs', import.meta.url))) {
     throw new Error('dist/ is missing: run `npm run build` first (npm run test:e2e does)');
   }
@@ -47,6 +56,7 @@ export async function runScenario(script: string, options: { disks?: string[]; t
     share: [out],
     env: { OUT: out },
     timeoutSec: options.timeoutSec ?? 300,
+    systemd: options.systemd ?? false,
   });
   if (result.exitCode === 124 || result.exitCode === 125) {
     await rm(out, { recursive: true, force: true });

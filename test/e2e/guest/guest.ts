@@ -21,6 +21,11 @@ export interface GuestOptions {
   share?: string[];
   /** exported inside the guest before the script runs */
   env?: Record<string, string>;
+  /**
+   * boot systemd as PID 1 (uml-run --systemd): the script runs as a oneshot service once
+   * multi-user.target is reached, with docker.service and containerd.service up (default false)
+   */
+  systemd?: boolean;
 }
 
 /** Path of the runner script next to this file. */
@@ -50,6 +55,7 @@ export async function runInGuest(script: string, opts: GuestOptions = {}): Promi
     for (const d of opts.disks ?? []) args.push('--disk', d);
     for (const s of opts.share ?? []) args.push('--share', s);
     if (opts.timeoutSec !== undefined) args.push('--timeout', String(Math.ceil(opts.timeoutSec)));
+    if (opts.systemd) args.push('--systemd');
     args.push(file);
 
     return await new Promise<GuestResult>((resolve, reject) => {
