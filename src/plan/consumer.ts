@@ -138,7 +138,14 @@ function planDocker(docker: DockerState, options: ConsumerOptions): ConsumerPlan
   }
   if (managedBySystemd) {
     plan.steps.push(
-      execStep('stop-docker', 'Stop Docker', systemctlArgv('stop', 'docker.service'), 'Docker must not run while its storage driver and data root change.'),
+      execStep(
+        'stop-docker',
+        'Stop Docker',
+        systemctlArgv('stop', ...dockerUnits(service)),
+        service.kind === 'systemd' && service.socket
+          ? `Docker must not run while its storage driver and data root change; ${service.socket} too, or the first client connection would start it again half-way.`
+          : 'Docker must not run while its storage driver and data root change.',
+      ),
     );
   }
   if (docker.dataRootEntries > 0 && !plan.alreadyConfigured) {
@@ -184,7 +191,7 @@ function planDocker(docker: DockerState, options: ConsumerOptions): ConsumerPlan
           ? 'Docker now creates its sparse loop files and its pool (loop-lvm).'
           : 'Docker starts on the thin pool.';
     plan.steps.push({
-      ...execStep('start-docker', 'Start Docker', systemctlArgv('start', 'docker.service'), why),
+      ...execStep('start-docker', 'Start Docker', systemctlArgv('start', ...dockerUnits(service)), why),
       destructive: managed?.startIsDestructive ?? false,
     });
     if (!managed) {
@@ -270,4 +277,9 @@ function isRunning(service: ServiceState): boolean {
 function startHint(service: ServiceState, name: 'docker' | 'containerd'): string {
   if (service.kind === 'systemd') return `systemctl ${isRunning(service) ? 'restart' : 'start'} ${name}`;
   return name === 'docker' ? 'start dockerd (no systemd unit manages it here)' : 'start containerd (no systemd unit manages it here)';
+}
+
+/** docker.service, with its socket unit first when one is installed (stopped and started together). */
+function dockerUnits(service: ServiceState): string[] {
+  return service.kind === 'systemd' && service.socket ? [service.socket, 'docker.service'] : ['docker.service'];
 }

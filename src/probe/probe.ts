@@ -9,7 +9,7 @@ import { defaultDaemonJsonPath, defaultDockerRoot, dockerdVersionQuery, parseDae
 import { runQuery, type Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
 import { lvmDmName, lvmThinConfigQuery, lvsQuery, pvsQuery, vgsQuery } from '../system/lvm.js';
-import { isActiveQuery, systemdRuntimeDir } from '../system/systemd.js';
+import { isActiveQuery, systemdRuntimeDir, unitDirs } from '../system/systemd.js';
 import type { ConsumerKind, InitDirectOptions } from '../plan/init-direct.js';
 import { initDirectTools, profileName } from '../plan/init-direct.js';
 import type { ConsumerState, ContainerdState, DiskFacts, DockerState, InitDirectState, LvmState, ServiceState } from './state.js';
@@ -67,12 +67,15 @@ async function runningPrograms(files: HostFiles): Promise<Set<string>> {
   return new Set(names.filter((n): n is string => !!n));
 }
 
-async function serviceState(ctx: ProbeContext, unit: string, running: boolean): Promise<ServiceState> {
+async function serviceState(ctx: ProbeContext, unit: string, running: boolean, socket?: string): Promise<ServiceState> {
   if (!(await ctx.files.exists(systemdRuntimeDir))) return { kind: 'unmanaged', running };
   // Only ask systemd when the daemon runs: a stopped daemon needs no stop/start either way.
   const state = running ? await runQuery(ctx.executor, isActiveQuery(unit)) : 'inactive';
   if (running && state !== 'active' && state !== 'activating') return { kind: 'unmanaged', running };
-  return { kind: 'systemd', unit, state };
+  // A socket unit would start the daemon again on the first client connection: find whether it is
+  // installed (its unit file; no subprocess).
+  const socketInstalled = socket !== undefined && (await Promise.all(unitDirs.map((d) => ctx.files.exists(`${d}/${socket}`)))).some(Boolean);
+  return { kind: 'systemd', unit, state, ...(socketInstalled ? { socket } : {}) };
 }
 
 export async function probeDocker(ctx: ProbeContext): Promise<DockerState> {
@@ -93,7 +96,7 @@ export async function probeDocker(ctx: ProbeContext): Promise<DockerState> {
   const [entries, backupExists, service, mountinfo] = await Promise.all([
     ctx.files.listDir(dataRoot),
     ctx.files.exists(`${dataRoot}.bk`),
-    serviceState(ctx, 'docker.service', programs.has('dockerd')),
+    serviceState(ctx, 'docker.service', programs.has('dockerd'), 'docker.socket'),
     ctx.files.readText('/proc/self/mountinfo'),
   ]);
   return {

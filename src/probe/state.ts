@@ -26,7 +26,10 @@ export interface DiskFacts {
 }
 
 /** How a consumer's daemon runs: under systemd, by hand (no systemd unit active), or not at all. */
-export type ServiceState = { kind: 'systemd'; unit: string; state: UnitState } | { kind: 'unmanaged'; running: boolean };
+export type ServiceState =
+  /** `socket`: a socket unit that starts the service on the first connection (docker.socket), if installed. */
+  | { kind: 'systemd'; unit: string; state: UnitState; socket?: string }
+  | { kind: 'unmanaged'; running: boolean };
 
 export interface DockerState {
   /** `dockerd --version`; undefined when dockerd is not installed. */

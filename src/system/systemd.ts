@@ -15,9 +15,12 @@ export function isActiveQuery(unit: string): Query<UnitState> {
   };
 }
 
-export function systemctlArgv(verb: 'start' | 'stop' | 'restart' | 'enable' | 'daemon-reload', unit?: string): Argv {
-  return unit ? ['systemctl', verb, unit] : ['systemctl', verb];
+export function systemctlArgv(verb: 'start' | 'stop' | 'restart' | 'enable' | 'daemon-reload', ...units: string[]): Argv {
+  return ['systemctl', verb, ...units];
 }
+
+/** Where unit files live, most specific first (systemd.unit(5), "Unit File Load Path"). */
+export const unitDirs = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib/systemd/system', '/lib/systemd/system', '/usr/lib/systemd/system'];
 
 /** sd_booted(3): systemd is the init system when this directory exists. */
 export const systemdRuntimeDir = '/run/systemd/system';

@@ -67,8 +67,10 @@ rec journal journalctl -u docker.service --no-pager
   it('dmctl stops and starts Docker through systemctl, and its docker info check passes', async () => {
     const apply = await s.get('apply');
     expect(apply.rc, `${apply.out}\n${apply.err}\n${await diag()}`).toBe(0);
-    expect(apply.out).toContain('$ systemctl stop docker.service');
-    expect(apply.out).toContain('$ systemctl start docker.service');
+    // docker.socket (Debian's docker.io installs it) is stopped too: a client connecting meanwhile
+    // would otherwise start Docker again on the old configuration.
+    expect(apply.out).toContain('$ systemctl stop docker.socket docker.service');
+    expect(apply.out).toContain('$ systemctl start docker.socket docker.service');
     expect(apply.out).toContain('move /var/lib/docker → /var/lib/docker.bk');
     const progress = `${apply.out}\n${apply.err}`;
     for (const step of ['Stop Docker', 'Configure Docker in /etc/docker/daemon.json', 'Start Docker', 'Verify Docker uses the pool']) {
@@ -139,8 +141,8 @@ rec journal journalctl -u docker.service --no-pager
     expect((await s.get('active-before')).out.trim(), await diag()).toBe('active');
     const apply = await s.get('apply');
     expect(apply.rc, `${apply.out}\n${apply.err}\n${await diag()}`).toBe(0);
-    expect(apply.out).toContain('$ systemctl stop docker.service');
-    expect(apply.out).toMatch(/Start Docker \[destructive\]\n\s+\$ systemctl start docker\.service/);
+    expect(apply.out).toContain('$ systemctl stop docker.socket docker.service');
+    expect(apply.out).toMatch(/Start Docker \[destructive\]\n\s+\$ systemctl start docker\.socket docker\.service/);
     expect(`${apply.out}\n${apply.err}`).toContain('✓ applied 7 steps');
     const opts = JSON.parse((await s.get('daemon-json')).out)['storage-opts'] as string[];
     expect(opts).toContain('dm.directlvm_device=/dev/ubda');

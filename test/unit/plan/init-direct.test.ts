@@ -235,6 +235,14 @@ describe('init-direct and the consumer', () => {
     expect(plan.steps.find((s) => s.id === 'verify-docker')!.action).toMatchObject({ expect: { includes: '["Pool Name","docker-thinpool"]' } });
   });
 
+  it('stops and starts docker.socket with docker.service when it is installed, so no client starts Docker half-way', () => {
+    const docker = dockerState({ service: { kind: 'systemd', unit: 'docker.service', state: 'active', socket: 'docker.socket' }, dataRootEntries: 9 });
+    const plan = planInitDirect(freshHost({ consumer: { kind: 'docker', docker } }), options());
+    expect(plan.steps.find((s) => s.id === 'stop-docker')!.action).toEqual({ kind: 'exec', argv: ['systemctl', 'stop', 'docker.socket', 'docker.service'] });
+    expect(plan.steps.find((s) => s.id === 'start-docker')!.action).toEqual({ kind: 'exec', argv: ['systemctl', 'start', 'docker.socket', 'docker.service'] });
+    expect(plan.steps.find((s) => s.id === 'stop-docker')!.reason).toMatch(/docker\.socket too, or the first client connection would start it again/);
+  });
+
   it('refuses to move a data root that is a mount point, before stopping anything', () => {
     const docker = dockerState({ dataRootEntries: 1, dataRootIsMountPoint: true, service: { kind: 'systemd', unit: 'docker.service', state: 'active' } });
     expect(refusal(() => planInitDirect(freshHost({ consumer: { kind: 'docker', docker } }), options()))).toMatch(/\/var\/lib\/docker is a mount point and not empty/);
