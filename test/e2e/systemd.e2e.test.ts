@@ -9,8 +9,11 @@
  * - init-direct --docker-managed: Docker, started by dmctl through systemctl, builds docker/thinpool.
  * - reactivate --install-unit: the unit is written, loaded and enabled, and systemd running it brings a
  *   deactivated pool back, also when it is pulled in by starting docker.service.
+ * - init-direct --consumer containerd: dmctl restarts containerd.service through systemctl and its
+ *   verify step (the devmapper plugin reports ok) passes; an image unpacks into the pool.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ociArchive } from './images.js';
 import { runScenario, type ScenarioResult } from './scenario.js';
 
 type Scenario = ScenarioResult & { cleanup(): Promise<void> };
@@ -260,5 +263,53 @@ rec journal journalctl -u ${unit} --no-pager
     const again = await s.get('again');
     expect(again.rc, `${again.out}\n${again.err}`).toBe(0);
     expect(again.out).toContain('nothing to do');
+  });
+});
+
+describe('init-direct --consumer containerd with containerd.service running under systemd', () => {
+  let s: Scenario;
+  const diag = async () => `${s.transcript}\n--- journalctl -u containerd ---\n${(await s.get('journal')).out}`;
+
+  beforeAll(async () => {
+    const t0 = Date.now();
+    s = await runScenario(
+      `
+rec active-before systemctl is-active containerd.service
+rec pid-before systemctl show -p MainPID --value containerd.service
+rec apply dmctl init-direct /dev/ubda --consumer containerd --base-image-size 64MB --yes
+rec active-after systemctl is-active containerd.service
+rec pid-after systemctl show -p MainPID --value containerd.service
+rec plugin ctr plugins ls id==devmapper
+${ociArchive('/tmp/tiny-oci.tar', 'docker.io/library/tiny:1')}
+rec import ctr images import --snapshotter devmapper /tmp/tiny-oci.tar
+rec snapshots ctr snapshots --snapshotter devmapper ls
+rec rerun dmctl init-direct /dev/ubda --consumer containerd --base-image-size 64MB --yes
+rec pid-rerun systemctl show -p MainPID --value containerd.service
+rec journal journalctl -u containerd.service --no-pager
+`,
+      { disks: ['2G'], timeoutSec: 300, systemd: true },
+    );
+    console.log(`systemd containerd scenario: ${((Date.now() - t0) / 1000).toFixed(1)} s (guest boot to poweroff)`);
+  });
+  afterAll(async () => s?.cleanup());
+
+  it('dmctl restarts containerd through systemctl and verifies the devmapper snapshotter loaded', async () => {
+    expect((await s.get('active-before')).out.trim(), await diag()).toBe('active');
+    const apply = await s.get('apply');
+    expect(apply.rc, `${apply.out}\n${apply.err}\n${await diag()}`).toBe(0);
+    expect(apply.out).toContain('$ systemctl restart containerd.service');
+    expect(`${apply.out}\n${apply.err}`).toMatch(/✓ \[\d+\/\d+\] Verify the devmapper snapshotter is loaded$/m);
+    expect((await s.get('active-after')).out.trim()).toBe('active');
+    expect((await s.get('pid-after')).out.trim()).not.toBe((await s.get('pid-before')).out.trim());
+    expect((await s.get('plugin')).out, await diag()).toMatch(/^io\.containerd\.snapshotter\.v1\s+devmapper\s+\S+\s+ok\s*$/m);
+  });
+
+  it('an image unpacks into the pool, and a second run has nothing to do', async () => {
+    expect((await s.get('import')).rc, await diag()).toBe(0);
+    expect((await s.get('snapshots')).out, await diag()).toContain('Committed');
+    const rerun = await s.get('rerun');
+    expect(rerun.rc, `${rerun.out}\n${rerun.err}`).toBe(0);
+    expect(rerun.out).toContain('nothing to do');
+    expect((await s.get('pid-rerun')).out.trim()).toBe((await s.get('pid-after')).out.trim());
   });
 });
