@@ -41,7 +41,7 @@ export async function runStatus(global: GlobalOptions, cmd: Command, c: CliConte
       return result.code;
     } catch (error) {
       if (!(error instanceof DmctlError)) throw error;
-      c.io.stdout.write(`DMCTL UNKNOWN - ${error.message.split('\n')[0]}\n`);
+      c.io.stdout.write(`DMCTL UNKNOWN - ${error.message.split('\n')[0]}${error.hint ? ` (${error.hint})` : ''}\n`);
       return pluginCodes.unknown;
     }
   }

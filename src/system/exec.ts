@@ -59,10 +59,13 @@ function answerOf<T>(query: Query<T>, result: ExecResult): T {
     throw new ProbeError(`cannot probe the host: \`${query.argv[0]}\` is not installed`, `install it and run again`);
   }
   if (!ok.includes(result.exitCode)) {
-    const why = firstLine(result.stderr) || `exit status ${result.exitCode}`;
-    const hint = /\/dev\/mapper\/control|kernel device-mapper driver/.test(result.stderr)
-      ? 'this kernel has no device-mapper loaded: `modprobe dm_thin_pool` (as root), then run again'
-      : undefined;
+    // LVM's "WARNING: Running as a non-root user…" comes first; the reason is the line after it.
+    const why = firstLine(result.stderr.replace(/^\s*WARNING: .*$/gm, '')) || firstLine(result.stderr) || `exit status ${result.exitCode}`;
+    const hint = /Permission denied|non-root user/.test(result.stderr)
+      ? 'LVM and device-mapper need root: run dmctl as root (a monitoring agent through sudo, see docs/status.md)'
+      : /\/dev\/mapper\/control|kernel device-mapper driver/.test(result.stderr)
+        ? 'this kernel has no device-mapper loaded: `modprobe dm_thin_pool` (as root), then run again'
+        : undefined;
     throw new ProbeError(`cannot probe the host: \`${shown}\` failed: ${why}`, hint, result.stderr);
   }
   try {

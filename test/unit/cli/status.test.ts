@@ -144,6 +144,16 @@ describe('status --check (Nagios plugin conventions)', () => {
     expect(r.stdout).toMatch(/^DMCTL UNKNOWN - cannot probe the host: `lvs .*` failed: Reading VG docker failed\.\n$/);
   });
 
+  it('UNKNOWN run without root (a monitoring agent): the real reason, and that it needs root', async () => {
+    // lvs as user nobody, recorded: a WARNING line first, then the reason.
+    const env = host_('pool', 'pool');
+    const nonRoot = { exitCode: Number(host('lvs-nonroot.rc')), stdout: host('lvs-nonroot.txt'), stderr: host('lvs-nonroot.stderr') };
+    const executor = new FakeExecutor().on(lvsArgv, nonRoot).on(['dmsetup', 'status', '--target', 'thin-pool'], { stdout: '' }).on(lvmconfigArgv, { stdout: host('lvmconfig-thin.txt') });
+    const r = await dmctl(['status', '--check'], { executor, files: env.files });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^DMCTL UNKNOWN - cannot probe the host: `lvs .*` failed: \/run\/lock\/lvm\/P_global:aux: open failed: Permission denied \(LVM and device-mapper need root: run dmctl as root \(a monitoring agent through sudo, see docs\/status\.md\)\)\n$/);
+  });
+
   it('UNKNOWN when there is no pool at all', async () => {
     const r = await dmctl(['status', '--check'], host_('empty', 'empty'));
     expect(r.code).toBe(3);
