@@ -7,7 +7,6 @@ import { RefusedError } from '../errors.js';
 import { formatBytes } from '../units.js';
 import { lvextendArgv, lvextendMetadataArgv, vgextendArgv, type LogicalVolume } from '../system/lvm.js';
 import type { DiskFacts, LvmState } from '../probe/state.js';
-import { volatileStateKeys } from '../probe/state.js';
 import { checkDisks, prepareDiskSteps } from './disks.js';
 import { checkStep, execStep } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
@@ -127,5 +126,5 @@ export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
 }
 
 function finish(state: ExtendState, ref: string, steps: Step[], notes: Note[]): Plan {
-  return makePlan('extend', ref, state, steps, notes, volatileStateKeys);
+  return makePlan('extend', ref, state, steps, notes);
 }

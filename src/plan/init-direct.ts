@@ -19,7 +19,6 @@ import {
   vgcreateArgv,
 } from '../system/lvm.js';
 import type { InitDirectState } from '../probe/state.js';
-import { volatileStateKeys } from '../probe/state.js';
 import { checkDisks, prepareDiskSteps } from './disks.js';
 import { planConsumer, type ConsumerSettings } from './consumer.js';
 import { checkStep, execStep, writeFileStep } from './steps.js';
@@ -241,5 +240,5 @@ export function planInitDirect(state: InitDirectState, options: InitDirectOption
     notes.push({ level: 'info', text: `the pool's device is /dev/mapper/${dmName}` });
   }
 
-  return makePlan('init-direct', `${vg}/${pool} on ${options.devices.join(', ')}`, state, steps, notes, volatileStateKeys);
+  return makePlan('init-direct', `${vg}/${pool} on ${options.devices.join(', ')}`, state, steps, notes);
 }

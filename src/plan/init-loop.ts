@@ -18,7 +18,6 @@ import {
 import { freeLoopDevices, losetupAttachToArgv, type LoopDevice } from '../system/losetup.js';
 import { formatPoolRecord, parsePoolRecord, poolRecordPath, type PoolRecord } from '../system/pool-record.js';
 import type { ConsumerState } from '../probe/state.js';
-import { volatileStateKeys } from '../probe/state.js';
 import { planConsumer, type ConsumerSettings } from './consumer.js';
 import { rebuildLoopPool } from './reactivate.js';
 import { checkStep, execStep, loadDmThinStep, withRecovery, writeFileStep } from './steps.js';
@@ -191,7 +190,7 @@ export function planInitLoop(state: InitLoopState, options: InitLoopOptions): Pl
   steps.push(...consumer.steps);
 
   if (problems.length > 0) throw new RefusedError(problems.join('\n'));
-  return makePlan('init-loop', `loop pool ${options.pool} in ${options.dir}`, state, steps, notes, volatileStateKeys);
+  return makePlan('init-loop', `loop pool ${options.pool} in ${options.dir}`, state, steps, notes);
 }
 
 function recordStep(options: InitLoopOptions, table: ThinPoolTable): Step {
@@ -238,5 +237,5 @@ function planDockerManagedLoop(state: InitLoopState, options: InitLoopOptions, p
   notes.push(...consumer.notes);
   if (problems.length > 0) throw new RefusedError(problems.join('\n'));
   notes.push({ level: 'info', text: 'Docker names its pool docker-MAJ:MIN-INODE-pool and keeps its files in /var/lib/docker/devicemapper/devicemapper/; `dmctl resize-loop` and `dmctl status` find it there' });
-  return makePlan('init-loop', "Docker's own loop-lvm pool", state, consumer.steps, notes, volatileStateKeys);
+  return makePlan('init-loop', "Docker's own loop-lvm pool", state, consumer.steps, notes);
 }

@@ -10,7 +10,6 @@ import { freeLoopDevices, losetupAttachToArgv } from '../system/losetup.js';
 import { lvchangeActivateArgv, lvchangeMonitorArgv, segMonitorArgv, type LogicalVolume } from '../system/lvm.js';
 import { parsePoolRecord, poolRecordPath, type PoolRecord } from '../system/pool-record.js';
 import { systemctlArgv } from '../system/systemd.js';
-import { volatileStateKeys } from '../probe/state.js';
 import type { LoopPoolState } from './init-loop.js';
 import { checkStep, execStep, loadDmThinStep, withRecovery, writeFileStep } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
@@ -139,7 +138,7 @@ export function planReactivate(state: ReactivateState, options: ReactivateOption
   if (!steps.some((s) => s.id.startsWith('activate-') || s.id.startsWith('create-') || s.id.startsWith('monitor-'))) {
     notes.unshift({ level: 'info', text: 'every thin pool is active and monitored' });
   }
-  return makePlan('reactivate', 'thin pools after a reboot', state, steps, notes, volatileStateKeys);
+  return makePlan('reactivate', 'thin pools after a reboot', state, steps, notes);
 }
 
 function attachedCount(state: LoopPoolState, record: PoolRecord): number {

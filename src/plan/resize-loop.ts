@@ -16,7 +16,6 @@ import {
   sectorBytes,
 } from '../system/dmsetup.js';
 import { losetupSetCapacityArgv } from '../system/losetup.js';
-import { volatileStateKeys } from '../probe/state.js';
 import { loopFor, type LoopPoolState } from './init-loop.js';
 import { checkStep, execStep, withRecovery } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
@@ -125,5 +124,5 @@ export function planResizeLoop(state: ResizeLoopState, options: ResizeLoopOption
 }
 
 function plan(state: ResizeLoopState, name: string, what: string, steps: Step[], notes: Note[]): Plan {
-  return makePlan('resize-loop', `${what} of loop pool ${name}`, state, steps, notes, volatileStateKeys);
+  return makePlan('resize-loop', `${what} of loop pool ${name}`, state, steps, notes);
 }

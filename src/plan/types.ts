@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import '../zod-locale.js';
+import { volatileStateKeys } from '../probe/state.js';
 
 export const planFormatVersion = 1;
 
@@ -89,6 +90,6 @@ export function fingerprint(value: unknown, omitKeys?: ReadonlySet<string>): str
 }
 
 /** A plan built from a probed state: its basis fingerprints that state (usage figures left out). */
-export function makePlan(command: string, target: string, state: unknown, steps: Step[], notes: Note[], volatileKeys: ReadonlySet<string>): Plan {
-  return { formatVersion: planFormatVersion, command, target, basis: fingerprint(state, volatileKeys), steps, notes };
+export function makePlan(command: string, target: string, state: unknown, steps: Step[], notes: Note[]): Plan {
+  return { formatVersion: planFormatVersion, command, target, basis: fingerprint(state, volatileStateKeys), steps, notes };
 }
