@@ -27,3 +27,13 @@ export function parseSize(text: string, requireUnit = true): number {
   if (!Number.isFinite(bytes)) throw new Error(`"${text}" is too large`);
   return Math.round(bytes);
 }
+
+/** parseSize for a size read from a config file (a bare number is bytes): undefined when it is not one. */
+export function configSize(text: unknown): number | undefined {
+  if (typeof text !== 'string') return undefined;
+  try {
+    return parseSize(text, false);
+  } catch {
+    return undefined;
+  }
+}

@@ -2,7 +2,7 @@
  * containerd as a consumer: its version and the devmapper snapshotter section of config.toml.
  */
 import { parse as parseToml } from 'smol-toml';
-import { parseSize } from '../units.js';
+import { configSize } from '../units.js';
 import type { Query } from './exec.js';
 
 export const defaultContainerdConfigPath = '/etc/containerd/config.toml';
@@ -65,9 +65,7 @@ export function mergeContainerdConfig(current: string | undefined, wanted: Devma
   } catch (error) {
     return { kind: 'conflict', reason: `it is not valid TOML (${(error as Error).message.split('\n')[0]})` };
   }
-  const version = typeof parsed.version === 'number' ? parsed.version : 1;
-  const plugins = (parsed.plugins ?? {}) as Record<string, unknown>;
-  const existing = plugins[version >= 2 ? devmapperPlugin : 'devmapper'] as Record<string, unknown> | undefined;
+  const { version, section: existing } = devmapperSectionOf(parsed);
   if (existing === undefined) {
     return { kind: 'write', content: `${current.replace(/\n*$/, '\n')}\n${devmapperSectionToml(wanted, version)}` };
   }
@@ -92,7 +90,10 @@ export interface ContainerdPoolUse {
   baseImageSizeBytes: number | undefined;
 }
 
-/** The devmapper snapshotter's pool, or undefined when config.toml has none (or is not valid TOML). */
+/**
+ * The devmapper snapshotter's pool, or undefined when config.toml has none that containerd reads
+ * (the section spelled for the file's config version), or is not valid TOML.
+ */
 export function containerdPoolUse(configText: string): ContainerdPoolUse | undefined {
   let parsed: Record<string, unknown>;
   try {
@@ -100,14 +101,14 @@ export function containerdPoolUse(configText: string): ContainerdPoolUse | undef
   } catch {
     return undefined;
   }
-  const plugins = (parsed.plugins ?? {}) as Record<string, unknown>;
-  const section = (plugins[devmapperPlugin] ?? plugins.devmapper) as Record<string, unknown> | undefined;
+  const { section } = devmapperSectionOf(parsed);
   if (typeof section?.pool_name !== 'string') return undefined;
-  let baseImageSizeBytes: number | undefined;
-  try {
-    baseImageSizeBytes = typeof section.base_image_size === 'string' ? parseSize(section.base_image_size, false) : undefined;
-  } catch {
-    baseImageSizeBytes = undefined;
-  }
-  return { poolName: section.pool_name, baseImageSizeBytes };
+  return { poolName: section.pool_name, baseImageSizeBytes: configSize(section.base_image_size) };
+}
+
+/** The file's config version (1 when it has no `version`) and the devmapper section containerd reads in it. */
+function devmapperSectionOf(parsed: Record<string, unknown>): { version: number; section: Record<string, unknown> | undefined } {
+  const version = typeof parsed.version === 'number' ? parsed.version : 1;
+  const plugins = (parsed.plugins ?? {}) as Record<string, unknown>;
+  return { version, section: plugins[version >= 2 ? devmapperPlugin : 'devmapper'] as Record<string, unknown> | undefined };
 }

@@ -1,7 +1,7 @@
 /**
  * Docker as a consumer: the engine's version (never the client's), daemon.json read and merge.
  */
-import { parseSize } from '../units.js';
+import { configSize } from '../units.js';
 import type { Argv, Query } from './exec.js';
 
 export interface EngineVersion {
@@ -63,18 +63,11 @@ export function dockerPoolUse(config: DaemonConfig): DockerPoolUse | undefined {
   if (config['storage-driver'] !== 'devicemapper') return undefined;
   const opts = Array.isArray(config['storage-opts']) ? config['storage-opts'].filter((o): o is string => typeof o === 'string') : [];
   const value = (key: string) => opts.find((o) => keyOf(o) === key)?.slice(key.length + 1);
-  const size = (text: string | undefined) => {
-    try {
-      return text === undefined ? undefined : parseSize(text, false);
-    } catch {
-      return undefined;
-    }
-  };
   const minFree = /^(\d+(?:\.\d+)?)%$/.exec(value('dm.min_free_space') ?? '');
   return {
     thinPoolDm: value('dm.thinpooldev')?.replace(/^\/dev\/mapper\//, ''),
     directLvm: value('dm.directlvm_device') !== undefined,
-    baseSizeBytes: size(value('dm.basesize')) ?? dockerDefaultBaseSize,
+    baseSizeBytes: configSize(value('dm.basesize')) ?? dockerDefaultBaseSize,
     minFreeSpacePercent: minFree ? Number(minFree[1]) : dockerDefaultMinFreeSpace,
   };
 }
@@ -85,7 +78,6 @@ export interface DaemonJsonMerge {
   changes: string[];
   changed: boolean;
 }
-
 
 /**
  * Sets `storage-driver` and the given storage options, keeping every other key. Options of another

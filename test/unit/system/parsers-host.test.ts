@@ -151,4 +151,15 @@ describe('containerd config versions', () => {
     expect(content).not.toContain('io.containerd.snapshotter.v1.devmapper');
     expect(mergeContainerdConfig(content, wanted)).toEqual({ kind: 'unchanged' });
   });
+
+  it('status reads the pool from the section spelled for the file\'s version, as containerd does', async () => {
+    const { containerdPoolUse, devmapperSectionToml } = await import('../../../src/system/containerd.js');
+    const v1 = devmapperSectionToml(wanted, 1);
+    const v2 = `version = 2\n\n${devmapperSectionToml(wanted, 2)}`;
+    expect(containerdPoolUse(v1)).toEqual({ poolName: 'docker-thinpool', baseImageSizeBytes: 10 * 1024 ** 3 });
+    expect(containerdPoolUse(v2)).toEqual({ poolName: 'docker-thinpool', baseImageSizeBytes: 10 * 1024 ** 3 });
+    // containerd 1.x ignores the other spelling: so does status.
+    expect(containerdPoolUse(`version = 2\n\n${devmapperSectionToml(wanted, 1)}`)).toBeUndefined();
+    expect(containerdPoolUse(devmapperSectionToml(wanted, 2))).toBeUndefined();
+  });
 });
