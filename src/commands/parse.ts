@@ -3,8 +3,6 @@ import * as z from 'zod/mini';
 import '../zod-locale.js';
 import { parseSize } from '../units.js';
 
-export { parseSize };
-
 export const sizeArg = (requireUnit = true) =>
   z.pipe(
     z.string(),

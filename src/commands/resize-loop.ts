@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import '../zod-locale.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { execute } from './flow.js';
-import { parseSize } from './parse.js';
+import { parseSize } from '../units.js';
 
 /** `200G`, `200GiB` (absolute) or `+50G` (relative). */
 export const resizeSize = z.pipe(

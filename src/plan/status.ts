@@ -241,7 +241,7 @@ function warningsFor(pool: PoolReport): Warning[] {
     if (pool.autoextend && !pool.autoextend.enabled) {
       w.push({ code: 'autoextend-off', message: `autoextend is off (threshold ${pool.autoextend.threshold}, from ${pool.autoextend.source}): attach a profile with thin_pool_autoextend_threshold below 100 (\`dmctl init-direct\` writes one)` });
     } else if (pool.autoextend && pool.vgFreeBytes !== undefined) {
-      const next = Math.ceil((pool.sizeBytes * pool.autoextend.percent) / 100);
+      const next = autoextendStepBytes(pool);
       if (pool.vgFreeBytes === 0) {
         w.push({ code: 'vg-full', message: `volume group ${pool.vg} has no free extents, so autoextend cannot grow the pool: add a disk (vgextend ${pool.vg} DEV, or dmctl extend DEV)` });
       } else if (pool.vgFreeBytes < next && (pool.data?.percent ?? 0) >= pool.autoextend.threshold - 20) {
@@ -285,4 +285,9 @@ export function belowDockerMinFree(pool: PoolReport): { floor: number; parts: Ar
   if (floor === undefined) return undefined;
   const parts = (['data', 'metadata'] as const).filter((part) => pool[part] !== undefined && 100 - pool[part]!.percent < floor);
   return parts.length > 0 ? { floor, parts } : undefined;
+}
+
+/** How much one autoextend grows the pool by: its percent of the pool's size. */
+export function autoextendStepBytes(pool: PoolReport): number {
+  return Math.ceil((pool.sizeBytes * (pool.autoextend?.percent ?? 0)) / 100);
 }
