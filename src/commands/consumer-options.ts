@@ -1,7 +1,7 @@
 /** The schema of the consumer options shared by init-direct and init-loop. */
 import * as z from 'zod/mini';
 import '../zod-locale.js';
-import type { ConsumerSettings } from '../plan/consumer.js';
+import type { ConsumerSettings } from '../model/options.js';
 
 const storageOpt = z.string().check(z.regex(/^dm\.[a-z_]+=\S+$/, 'a storage option looks like dm.basesize=20G (KEY=VALUE, a dm.* key)'));
 

@@ -1,7 +1,7 @@
 /** Everything a command needs from the outside world, injected so the CLI runs in-process in tests. */
 import type { Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
-import type { StatusState } from '../plan/status.js';
+import type { StatusState } from '../model/state.js';
 
 export interface Io {
   /** Data: plans, JSON, status tables. */

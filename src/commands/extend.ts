@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import * as z from 'zod/mini';
 import '../zod-locale.js';
-import type { ExtendOptions } from '../plan/extend.js';
+import type { ExtendOptions } from '../model/options.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { execute } from './flow.js';
 import { lvmName, sizeArg } from './parse.js';

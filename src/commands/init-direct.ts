@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import * as z from 'zod/mini';
 import '../zod-locale.js';
-import type { InitDirectOptions } from '../plan/init-direct.js';
+import type { InitDirectOptions } from '../model/options.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { execute } from './flow.js';
 import { intArg, lvmName, sizeArg } from './parse.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import * as z from 'zod/mini';
 import '../zod-locale.js';
 import { initLoopDefaults } from '../defaults.js';
-import type { InitLoopOptions } from '../plan/init-loop.js';
+import type { InitLoopOptions } from '../model/options.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { execute } from './flow.js';
 import { sizeArg } from './parse.js';

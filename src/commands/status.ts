@@ -1,6 +1,7 @@
 /** `dmctl status`: every thin pool on the host, its use, health, monitoring and autoextend. */
 import type { Command } from 'commander';
-import { buildStatus, type StatusState } from '../plan/status.js';
+import { buildStatus } from '../plan/status.js';
+import type { StatusState } from '../model/state.js';
 import { probeStatus } from '../probe/status.js';
 import { renderStatusJson, renderStatusText } from '../render/status.js';
 import { colorWanted, makeStyle } from '../render/style.js';

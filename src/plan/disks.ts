@@ -4,7 +4,7 @@
  */
 import { wipefsAllArgv } from '../system/blockdev.js';
 import { pvcreateArgv } from '../system/lvm.js';
-import type { DiskFacts, LvmState } from '../probe/state.js';
+import type { DiskFacts, LvmState } from '../model/state.js';
 import { execStep } from './steps.js';
 import type { Step } from './types.js';
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import '../zod-locale.js';
 import { RefusedError } from '../errors.js';
-import { volatileStateKeys } from '../probe/state.js';
+import { volatileStateKeys } from '../model/state.js';
 import { PlanSchema, stableJson, type Plan } from './types.js';
 
 export const planCommands = ['init-loop', 'init-direct', 'extend', 'resize-loop', 'reactivate'] as const;

@@ -6,23 +6,8 @@ import { metadataBlockBytes, sectorBytes, type ThinPoolFailedStatus, type ThinPo
 import type { LoopDevice } from '../system/losetup.js';
 import { containerdPoolUse } from '../system/containerd.js';
 import { dockerPoolUse, parseDaemonJson, type DockerPoolUse } from '../system/docker.js';
-import { lvmDmName, parseAutoextendProfile, type LogicalVolume, type LvAttributes, type LvmThinConfig } from '../system/lvm.js';
-
-export interface StatusState {
-  /** False when the kernel has no device-mapper loaded: then no pool can be active. */
-  deviceMapperLoaded: boolean;
-  lvs: LogicalVolume[];
-  dmTables: Array<{ name: string; table: ThinPoolTable }>;
-  dmStatuses: Array<{ name: string; status: ThinPoolStatus | ThinPoolFailedStatus }>;
-  lvmConfig: LvmThinConfig;
-  /** Profile name → file content (undefined when the file is missing). */
-  profiles: Record<string, string | undefined>;
-  /** Attached loop devices (read only when a bare pool sits on loop devices). */
-  loops: LoopDevice[];
-  /** The consumers' configs (undefined when absent): which pool each uses, and its settings. */
-  daemonJson?: string | undefined;
-  containerdConfig?: string | undefined;
-}
+import { lvmDmName, parseAutoextendProfile, type LvAttributes } from '../system/lvm.js';
+import type { StatusState } from '../model/state.js';
 
 export interface Usage {
   usedBytes: number;

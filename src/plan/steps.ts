@@ -1,4 +1,5 @@
 /** Small constructors for plan steps, so planners read as a list of intentions. */
+import { RefusedError } from '../errors.js';
 import { modprobeArgv } from '../system/coreutils.js';
 import type { Argv } from '../system/exec.js';
 import type { Step } from './types.js';
@@ -40,4 +41,9 @@ export function withRecovery(step: Step, recovery: ReadonlyArray<readonly string
 /** Loads dm-thin-pool when the kernel has no device-mapper yet (loop pools; LVM loads it itself). */
 export function loadDmThinStep(): Step {
   return execStep('modprobe', 'Load the dm-thin-pool kernel module', modprobeArgv('dm_thin_pool'), 'The kernel has no device-mapper loaded yet.');
+}
+
+/** Planners gather every refusal first and throw them together, before any step is built. */
+export function refuseIfAny(problems: readonly string[]): void {
+  if (problems.length > 0) throw new RefusedError(problems.join('\n'));
 }

@@ -1,11 +1,11 @@
 /**
  * The Plan: ordered steps, each with the exact argv or file write, why it is there and whether it
- * destroys data. Human text, JSON and (later) saved plan files are renderings of this one object.
+ * destroys data. Human text, JSON and saved plan files (plan/file.ts) are renderings of this one object.
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import '../zod-locale.js';
-import { volatileStateKeys } from '../probe/state.js';
+import { volatileStateKeys } from '../model/state.js';
 
 export const planFormatVersion = 1;
 

@@ -4,19 +4,16 @@ import { runQuery } from '../system/exec.js';
 import { losetupListQuery } from '../system/losetup.js';
 import { lvsQuery, metadataStartQuery, peStartQuery, type LogicalVolume } from '../system/lvm.js';
 import { parseThinSuperblock, thinSuperblockBytes } from '../system/thin-superblock.js';
-import { poolRecordDir, poolRecordPath } from '../system/pool-record.js';
 import { systemdRuntimeDir } from '../system/systemd.js';
-import type { InitLoopOptions, InitLoopState, LoopPoolState } from '../plan/init-loop.js';
-import { loopFiles, loopTools } from '../plan/init-loop.js';
-import type { ResizeLoopState } from '../plan/resize-loop.js';
-import { loopPools } from '../plan/resize-loop.js';
-import type { ReactivateState } from '../plan/reactivate.js';
-import { unitPath, unitWantsLink } from '../plan/reactivate.js';
-import type { ExtendOptions, ExtendState } from '../plan/extend.js';
+import { loopPools } from '../model/loop.js';
+import { loopFiles, poolRecordDir, poolRecordPath, unitPath, unitWantsLink } from '../model/names.js';
+import type { ExtendOptions, InitLoopOptions } from '../model/options.js';
+import type { ExtendState, InitLoopState, LoopPoolState, ReactivateState, ResizeLoopState } from '../model/state.js';
+import { extendTools, initLoopTools, reactivateLoopTools, resizeLoopTools } from '../model/tools.js';
 import { missingTools, probeConsumer, probeDisks, probeLvm, type ProbeContext } from './probe.js';
 import { isDeviceMapperLoaded } from './status.js';
 
-export async function probeLoopPools(ctx: ProbeContext, tools: readonly string[] = loopTools): Promise<LoopPoolState> {
+export async function probeLoopPools(ctx: ProbeContext, tools: readonly string[] = initLoopTools): Promise<LoopPoolState> {
   const missing = await missingTools(ctx, tools);
   const deviceMapperLoaded = await isDeviceMapperLoaded(ctx);
   const canAskDm = deviceMapperLoaded && !missing.includes('dmsetup');
@@ -51,7 +48,7 @@ export async function probeInitLoop(ctx: ProbeContext, options: InitLoopOptions)
 }
 
 export async function probeResizeLoop(ctx: ProbeContext): Promise<ResizeLoopState> {
-  const base = await probeLoopPools(ctx, ['losetup', 'dmsetup', 'truncate']);
+  const base = await probeLoopPools(ctx, resizeLoopTools);
   const files = loopPools(base).flatMap((p) => [p.data.backingFile, p.metadata.backingFile]).filter((f): f is string => !!f);
   const sizes = await Promise.all(files.map(async (f) => [f, await ctx.files.fileSize(f), await ctx.files.freeBytes(f)] as const));
   return {
@@ -64,7 +61,7 @@ export async function probeResizeLoop(ctx: ProbeContext): Promise<ResizeLoopStat
 export async function probeReactivate(ctx: ProbeContext): Promise<ReactivateState> {
   const lvmInstalled = (await ctx.files.which('lvm')) !== undefined;
   const [base, lvs, recordNames, systemd, unitFile, unitEnabled] = await Promise.all([
-    probeLoopPools(ctx, ['losetup', 'dmsetup']),
+    probeLoopPools(ctx, reactivateLoopTools),
     lvmInstalled ? runQuery(ctx.executor, lvsQuery()) : [],
     ctx.files.listDir(poolRecordDir).then((e) => (e ?? []).filter((n) => n.endsWith('.json')).sort()),
     ctx.files.exists(systemdRuntimeDir),
@@ -108,7 +105,7 @@ async function metadataTransactionId(ctx: ProbeContext, pool: LogicalVolume): Pr
 }
 
 export async function probeExtend(ctx: ProbeContext, options: ExtendOptions): Promise<ExtendState> {
-  const missing = await missingTools(ctx, ['lvm', 'wipefs', 'lsblk']);
+  const missing = await missingTools(ctx, extendTools);
   if (missing.includes('lvm')) return { missingTools: missing, disks: [], lvm: { pvs: [], vgs: [], lvs: [] } };
   const lvm = await probeLvm(ctx);
   const disks = await probeDisks(ctx, options.devices, lvm);

@@ -10,9 +10,10 @@ import { runQuery, type Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
 import { lvmDmName, lvmThinConfigQuery, lvsQuery, pvsQuery, vgsQuery } from '../system/lvm.js';
 import { isActiveQuery, systemdRuntimeDir, unitDirs } from '../system/systemd.js';
-import type { ConsumerKind, InitDirectOptions } from '../plan/init-direct.js';
-import { initDirectTools, profileName } from '../plan/init-direct.js';
-import type { ConsumerState, ContainerdState, DiskFacts, DockerState, InitDirectState, LvmState, ServiceState } from './state.js';
+import { profilePath } from '../model/names.js';
+import type { ConsumerKind, InitDirectOptions } from '../model/options.js';
+import { initDirectTools } from '../model/tools.js';
+import type { ConsumerState, ContainerdState, DiskFacts, DockerState, InitDirectState, LvmState, ServiceState } from '../model/state.js';
 import type { ProbeContext } from './status.js';
 
 export type { ProbeContext } from './status.js';
@@ -164,7 +165,7 @@ export async function probeInitDirect(ctx: ProbeContext, options: InitDirectOpti
     disks,
     lvm,
     profileDir,
-    profile: await ctx.files.readText(`${profileDir}/${profileName(options.vg, options.pool)}.profile`),
+    profile: await ctx.files.readText(profilePath(profileDir, options.vg, options.pool)),
     poolStatus,
     consumer,
   };

@@ -10,7 +10,7 @@ import { losetupListQuery } from '../system/losetup.js';
 import { defaultContainerdConfigPath } from '../system/containerd.js';
 import { defaultDaemonJsonPath } from '../system/docker.js';
 import { lvmDmName, lvmThinConfigQuery, lvsQuery } from '../system/lvm.js';
-import type { StatusState } from '../plan/status.js';
+import type { StatusState } from '../model/state.js';
 
 export interface ProbeContext {
   executor: Executor;

@@ -3,7 +3,7 @@
  */
 import { parse as parseToml } from 'smol-toml';
 import { configSize } from '../units.js';
-import type { Query } from './exec.js';
+import type { Argv, Query } from './exec.js';
 
 export const defaultContainerdConfigPath = '/etc/containerd/config.toml';
 export const devmapperPlugin = 'io.containerd.snapshotter.v1.devmapper';
@@ -18,6 +18,11 @@ export function containerdVersionQuery(): Query<string> {
       return m[1]!;
     },
   };
+}
+
+/** `ctr plugins ls id==devmapper`: the devmapper snapshotter's row, whose status is `ok` once it opened its pool. */
+export function ctrDevmapperPluginArgv(): Argv {
+  return ['ctr', 'plugins', 'ls', 'id==devmapper'];
 }
 
 export interface DevmapperConfig {

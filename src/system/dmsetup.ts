@@ -105,13 +105,6 @@ function namedLines(stdout: string): Array<{ name: string; params: string }> {
   return out;
 }
 
-export interface DmThinPool {
-  /** The dm device name, e.g. `docker-thinpool` or `docker-thinpool-tpool`. */
-  name: string;
-  table: ThinPoolTable;
-  status: ThinPoolStatus | ThinPoolFailedStatus | undefined;
-}
-
 /** Every `thin-pool` target's table line. */
 export function thinPoolTablesQuery(): Query<Array<{ name: string; table: ThinPoolTable }>> {
   return {
@@ -140,10 +133,6 @@ export function dmsetupReloadArgv(name: string, table: string): Argv {
 /** Suspends, swaps in the inactive table and resumes, all inside one ioctl. */
 export function dmsetupResumeArgv(name: string): Argv {
   return ['dmsetup', 'resume', name];
-}
-
-export function dmsetupSuspendArgv(name: string): Argv {
-  return ['dmsetup', 'suspend', name];
 }
 
 /** Names of every dm device (`dmsetup ls`), to tell whether a name is taken. */

@@ -47,9 +47,9 @@ export function losetupListQuery(): Query<LoopDevice[]> {
   };
 }
 
-/** Attaches FILE to the first free loop device and prints its name. */
-export function losetupAttachArgv(file: string): Argv {
-  return ['losetup', '--find', '--show', file];
+/** Detaches loop devices (a recovery when a later step of an attach fails). */
+export function losetupDetachArgv(devices: readonly string[]): Argv {
+  return ['losetup', '-d', ...devices];
 }
 
 /** Re-reads the backing file's size after it grew (LOOP_SET_CAPACITY). */

@@ -242,7 +242,13 @@ export function lvsQuery(vg?: string): Query<LogicalVolume[]> {
 
 /** `seg_monitor` of one LV, for the verify step after `lvchange --monitor y`. */
 export function segMonitorArgv(vg: string, lv: string): Argv {
-  return ['lvs', '--noheadings', '-o', 'seg_monitor', `${vg}/${lv}`];
+  return lvFieldArgv(vg, lv, 'seg_monitor');
+}
+
+/** One report field of one LV, bare (no heading; sizes in bytes without suffix): for verify steps. */
+export function lvFieldArgv(vg: string, lv: string, field: 'seg_monitor' | 'segtype' | 'lv_size' | 'lv_metadata_size'): Argv {
+  const bytes = field === 'lv_size' || field === 'lv_metadata_size' ? ['--units', 'b', '--nosuffix'] : [];
+  return ['lvs', '--noheadings', ...bytes, '-o', field, `${vg}/${lv}`];
 }
 
 export interface LvmThinConfig {

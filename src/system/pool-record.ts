@@ -1,12 +1,10 @@
 /**
  * dmctl's record of a loop pool it built: its files and table parameters, so that `resize-loop` and
  * `reactivate` can find and rebuild the pool after a reboot (loop devices and dm tables do not survive
- * one). One small JSON file per pool under /var/lib/dmctl/pools/.
+ * one). Where records live is model/names.ts (poolRecordDir).
  */
 import * as z from 'zod/mini';
 import '../zod-locale.js';
-
-export const poolRecordDir = '/var/lib/dmctl/pools';
 
 export const PoolRecordSchema = z.object({
   formatVersion: z.literal(1),
@@ -21,10 +19,6 @@ export const PoolRecordSchema = z.object({
   features: z.array(z.string()),
 });
 export type PoolRecord = z.infer<typeof PoolRecordSchema>;
-
-export function poolRecordPath(name: string): string {
-  return `${poolRecordDir}/${name}.json`;
-}
 
 export function formatPoolRecord(record: PoolRecord): string {
   return `${JSON.stringify(record, null, 2)}\n`;

@@ -1,8 +1,9 @@
 /** Host states for planner tests, built by parsing recorded tool output wherever one exists. */
 import { lsblkQuery, wipefsListQuery } from '../../src/system/blockdev.js';
 import { lvmThinConfigQuery, pvsQuery, vgsQuery } from '../../src/system/lvm.js';
-import type { DockerState, InitDirectState } from '../../src/probe/state.js';
-import { initDirectDefaults, type InitDirectOptions } from '../../src/plan/init-direct.js';
+import type { DockerState, InitDirectState } from '../../src/model/state.js';
+import { initDirectDefaults } from '../../src/defaults.js';
+import type { InitDirectOptions } from '../../src/model/options.js';
 import { host } from './fixtures.js';
 
 export const freshDisk = '/dev/loop0';

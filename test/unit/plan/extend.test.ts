@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RefusedError } from '../../../src/errors.js';
-import { planExtend, type ExtendOptions, type ExtendState } from '../../../src/plan/extend.js';
+import { planExtend } from '../../../src/plan/extend.js';
+import type { ExtendOptions } from '../../../src/model/options.js';
+import type { ExtendState } from '../../../src/model/state.js';
 import { lsblkQuery, wipefsListQuery } from '../../../src/system/blockdev.js';
 import { lvsQuery, pvsQuery, vgsQuery } from '../../../src/system/lvm.js';
 import { guest, host } from '../../helpers/fixtures.js';

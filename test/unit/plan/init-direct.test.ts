@@ -3,7 +3,7 @@ import { planInitDirect } from '../../../src/plan/init-direct.js';
 import { wipefsListQuery } from '../../../src/system/blockdev.js';
 import { lvsQuery, pvsQuery, vgsQuery } from '../../../src/system/lvm.js';
 import { thinPoolStatusesQuery } from '../../../src/system/dmsetup.js';
-import type { InitDirectState } from '../../../src/probe/state.js';
+import type { InitDirectState } from '../../../src/model/state.js';
 import type { Plan } from '../../../src/plan/types.js';
 import { refusal } from '../../helpers/refusal.js';
 import { guest, host } from '../../helpers/fixtures.js';

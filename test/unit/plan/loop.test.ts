@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { planInitLoop, initLoopDefaults, type InitLoopOptions, type InitLoopState, type LoopPoolState } from '../../../src/plan/init-loop.js';
-import { planResizeLoop, type ResizeLoopState } from '../../../src/plan/resize-loop.js';
-import { planReactivate, unitContent, type ReactivateState } from '../../../src/plan/reactivate.js';
+import { initLoopDefaults } from '../../../src/defaults.js';
+import type { InitLoopOptions } from '../../../src/model/options.js';
+import type { InitLoopState, LoopPoolState, ReactivateState, ResizeLoopState } from '../../../src/model/state.js';
+import { planInitLoop } from '../../../src/plan/init-loop.js';
+import { planResizeLoop } from '../../../src/plan/resize-loop.js';
+import { planReactivate, unitContent } from '../../../src/plan/reactivate.js';
 import { thinPoolStatusesQuery, thinPoolTablesQuery } from '../../../src/system/dmsetup.js';
 import { losetupListQuery } from '../../../src/system/losetup.js';
 import { lvsQuery } from '../../../src/system/lvm.js';

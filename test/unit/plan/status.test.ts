@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildStatus, type StatusState } from '../../../src/plan/status.js';
+import { buildStatus } from '../../../src/plan/status.js';
+import type { StatusState } from '../../../src/model/state.js';
 import { thinPoolStatusesQuery, thinPoolTablesQuery } from '../../../src/system/dmsetup.js';
 import { losetupListQuery } from '../../../src/system/losetup.js';
 import { autoextendProfileContent, lvmThinConfigQuery, lvsQuery } from '../../../src/system/lvm.js';

@@ -1,0 +1,36 @@
+/**
+ * The names and paths dmctl owns on a host: what it calls the LVs, profiles, units, records and
+ * files it makes, so probes look exactly where planners write.
+ */
+
+/** The metadata LV created next to the pool's data LV before lvconvert joins them. */
+export function metadataLvName(pool: string): string {
+  return `${pool}meta`;
+}
+
+/** The LVM metadata profile that carries a pool's autoextend settings (`docker-thinpool`). */
+export function profileName(vg: string, pool: string): string {
+  return `${vg}-${pool}`;
+}
+
+/** The profile's file in LVM's profile_dir. */
+export function profilePath(profileDir: string, vg: string, pool: string): string {
+  return `${profileDir}/${profileName(vg, pool)}.profile`;
+}
+
+/** The boot unit `reactivate --install-unit` writes and enables. */
+export const unitName = 'dmctl-reactivate.service';
+export const unitPath = `/etc/systemd/system/${unitName}`;
+export const unitWantsLink = `/etc/systemd/system/multi-user.target.wants/${unitName}`;
+
+/** One small JSON record per loop pool dmctl built, so it can be found and rebuilt after a reboot. */
+export const poolRecordDir = '/var/lib/dmctl/pools';
+
+export function poolRecordPath(pool: string): string {
+  return `${poolRecordDir}/${pool}.json`;
+}
+
+/** A loop pool's sparse backing files in its directory. */
+export function loopFiles(dir: string): { data: string; metadata: string } {
+  return { data: `${dir}/data`, metadata: `${dir}/metadata` };
+}
