@@ -30,71 +30,69 @@ export function checkDisks(disks: readonly DiskFacts[], lvm: LvmState, targetVg:
   const verdict: DiskVerdict = { problems: [], wipe: [], pvcreate: [], alreadyPvs: [], inTargetVg: [], paths: [] };
   const seen = new Set<string>();
   for (const disk of disks) {
-    const shown = disk.path && disk.path !== disk.requested ? `${disk.requested} (${disk.path})` : disk.requested;
-    if (!disk.path) {
-      verdict.problems.push(`${disk.requested} does not exist: check the device name (lsblk lists the disks)`);
+    const judged = judgeDisk(disk, lvm, targetVg, force, seen);
+    if (judged.kind === 'unusable') {
+      verdict.problems.push(judged.problem);
       continue;
     }
-    if (!disk.isBlockDevice) {
-      verdict.problems.push(`${shown} is not a block device: give a whole disk such as /dev/xvdf`);
-      continue;
+    const path = disk.path!;
+    verdict.paths.push(path);
+    if (judged.kind === 'refused') verdict.problems.push(judged.problem);
+    if (judged.kind === 'in-target-vg') verdict.inTargetVg.push(path);
+    if (judged.kind === 'in-target-vg' || judged.kind === 'orphan-pv') verdict.alreadyPvs.push(path);
+    if (judged.kind === 'pvcreate') {
+      if (judged.wipe.length > 0) verdict.wipe.push({ path, signatures: judged.wipe });
+      verdict.pvcreate.push(path);
     }
-    if (seen.has(disk.path)) {
-      verdict.problems.push(`${shown} is given twice: name each disk once`);
-      continue;
-    }
-    seen.add(disk.path);
-    verdict.paths.push(disk.path);
-    const pv = lvm.pvs.find((p) => p.name === disk.path);
-    if (pv?.vgName !== undefined && pv.vgName !== targetVg) {
-      verdict.problems.push(`${shown} belongs to volume group ${pv.vgName}: dmctl never takes a disk from another VG; free it with vgreduce/pvremove first, or use --vg ${pv.vgName}`);
-      continue;
-    }
-    if (pv?.vgName === targetVg) {
-      verdict.alreadyPvs.push(disk.path);
-      verdict.inTargetVg.push(disk.path);
-      continue;
-    }
-    const block = disk.block;
-    if (!block) {
-      verdict.problems.push(`${shown}: no block-device facts could be read: refusing to guess`);
-      continue;
-    }
-    if (!wholeDiskTypes.has(block.type)) {
-      verdict.problems.push(`${shown} is a ${block.type === 'part' ? 'partition' : block.type}, not a whole disk: give the whole, empty disk`);
-      continue;
-    }
-    const mounted = [...block.mountpoints, ...block.children.flatMap((c) => c.mountpoints)];
-    if (mounted.length > 0) {
-      verdict.problems.push(`${shown} is mounted on ${mounted.join(', ')}: unmount it and remove it from /etc/fstab first`);
-      continue;
-    }
-    if (block.children.length > 0) {
-      const kids = block.children.map((c) => `${c.path} (${c.type})`).join(', ');
-      verdict.problems.push(`${shown} has partitions or holders: ${kids}: give an unused disk, or remove them first`);
-      continue;
-    }
-    if (pv) {
-      // An orphan PV (no VG): what a run that stopped after pvcreate leaves. It holds no data.
-      verdict.alreadyPvs.push(disk.path);
-      continue;
-    }
-    const signatures = disk.signatures;
-    if (!signatures) {
-      verdict.problems.push(`${shown}: its signatures could not be read: refusing to guess`);
-      continue;
-    }
-    if (signatures.length > 0) {
-      const types = [...new Set(signatures.map((s) => s.type))];
-      if (!force) {
-        verdict.problems.push(`${shown} carries a signature (${types.join(', ')}) and may hold data: to erase it, run again with --force (the plan will then wipe it)`);
-        continue;
-      }
-      verdict.wipe.push({ path: disk.path, signatures: types });
-    }
-    verdict.pvcreate.push(disk.path);
   }
   return verdict;
+}
+
+type DiskJudgement =
+  /** Not a usable device at all (missing, not a block device, given twice): not among the paths. */
+  | { kind: 'unusable'; problem: string }
+  /** A device that may hold data, or belongs elsewhere. */
+  | { kind: 'refused'; problem: string }
+  | { kind: 'in-target-vg' }
+  /** An orphan PV (no VG): what a run that stopped after pvcreate leaves. It holds no data. */
+  | { kind: 'orphan-pv' }
+  /** Free for pvcreate, after wiping these signature types (only with --force). */
+  | { kind: 'pvcreate'; wipe: string[] };
+
+function judgeDisk(disk: DiskFacts, lvm: LvmState, targetVg: string, force: boolean, seen: Set<string>): DiskJudgement {
+  const shown = disk.path && disk.path !== disk.requested ? `${disk.requested} (${disk.path})` : disk.requested;
+  if (!disk.path) return { kind: 'unusable', problem: `${disk.requested} does not exist: check the device name (lsblk lists the disks)` };
+  if (!disk.isBlockDevice) return { kind: 'unusable', problem: `${shown} is not a block device: give a whole disk such as /dev/xvdf` };
+  if (seen.has(disk.path)) return { kind: 'unusable', problem: `${shown} is given twice: name each disk once` };
+  seen.add(disk.path);
+  const pv = lvm.pvs.find((p) => p.name === disk.path);
+  if (pv?.vgName !== undefined && pv.vgName !== targetVg) {
+    return { kind: 'refused', problem: `${shown} belongs to volume group ${pv.vgName}: dmctl never takes a disk from another VG; free it with vgreduce/pvremove first, or use --vg ${pv.vgName}` };
+  }
+  if (pv?.vgName === targetVg) return { kind: 'in-target-vg' };
+  const problem = blockProblem(disk, shown);
+  if (problem) return { kind: 'refused', problem };
+  if (pv) return { kind: 'orphan-pv' };
+  const signatures = disk.signatures;
+  if (!signatures) return { kind: 'refused', problem: `${shown}: its signatures could not be read: refusing to guess` };
+  const types = [...new Set(signatures.map((s) => s.type))];
+  if (types.length > 0 && !force) {
+    return { kind: 'refused', problem: `${shown} carries a signature (${types.join(', ')}) and may hold data: to erase it, run again with --force (the plan will then wipe it)` };
+  }
+  return { kind: 'pvcreate', wipe: types };
+}
+
+/** What lsblk says against using the disk: not a whole disk, mounted, partitioned or held. */
+function blockProblem(disk: DiskFacts, shown: string): string | undefined {
+  const block = disk.block;
+  if (!block) return `${shown}: no block-device facts could be read: refusing to guess`;
+  if (!wholeDiskTypes.has(block.type)) return `${shown} is a ${block.type === 'part' ? 'partition' : block.type}, not a whole disk: give the whole, empty disk`;
+  const mounted = [...block.mountpoints, ...block.children.flatMap((c) => c.mountpoints)];
+  if (mounted.length > 0) return `${shown} is mounted on ${mounted.join(', ')}: unmount it and remove it from /etc/fstab first`;
+  if (block.children.length > 0) {
+    return `${shown} has partitions or holders: ${block.children.map((c) => `${c.path} (${c.type})`).join(', ')}: give an unused disk, or remove them first`;
+  }
+  return undefined;
 }
 
 /** The destructive steps that make the verdict's disks PVs: `wipefs -a` (only with --force), then `pvcreate`. */

@@ -3,10 +3,10 @@
  * thin pools and bare dm `thin-pool` targets alike. Pure: probed state in, report out.
  */
 import { metadataBlockBytes, sectorBytes, type ThinPoolFailedStatus, type ThinPoolStatus, type ThinPoolTable } from '../system/dmsetup.js';
-import type { LoopDevice } from '../system/losetup.js';
 import { containerdPoolUse } from '../system/containerd.js';
 import { dockerPoolUse, parseDaemonJson, type DockerPoolUse } from '../system/docker.js';
-import { lvmDmName, parseAutoextendProfile, type LvAttributes } from '../system/lvm.js';
+import { lvmDmName, parseAutoextendProfile, type LogicalVolume, type LvAttributes } from '../system/lvm.js';
+import { loopFor } from '../model/loop.js';
 import type { StatusState } from '../model/state.js';
 
 export interface Usage {
@@ -82,80 +82,91 @@ export const metadataWarnPercent = 80;
 
 export function buildStatus(state: StatusState): StatusReport {
   const statuses = new Map(state.dmStatuses.map((s) => [s.name, s.status]));
-  const claimed = new Set<string>();
-  const pools: PoolReport[] = [];
-
-  for (const lv of state.lvs.filter((l) => l.attr.isThinPool)) {
-    const dmName = lvmDmName(lv.vgName, lv.name);
-    // With thin volumes the kernel pool is VG-POOL-tpool; VG-POOL is then a linear "fake" device.
-    const kernelName = statuses.has(`${dmName}-tpool`) ? `${dmName}-tpool` : dmName;
-    claimed.add(kernelName);
-    const profile = lv.profile;
-    const fromProfile = profile ? parseAutoextendProfile(state.profiles[profile] ?? '') : {};
-    const threshold = fromProfile.threshold ?? state.lvmConfig.threshold;
-    const percent = fromProfile.percent ?? state.lvmConfig.percent;
-    // LVM's chunk size is the kernel pool's block size: no need for the table.
-    const report = poolFromKernel(lv.chunkSizeBytes, statuses.get(kernelName));
-    pools.push({
-      name: `${lv.vgName}/${lv.name}`,
-      kind: 'lvm',
-      vg: lv.vgName,
-      lv: lv.name,
-      dmName,
-      active: lv.attr.active,
-      ...report,
-      needsCheck: report.needsCheck || lv.attr.checkNeeded,
-      metadata: report.metadata ?? undefined,
-      sizeBytes: lv.sizeBytes,
-      chunkSizeBytes: lv.chunkSizeBytes,
-      transactionId: report.transactionId ?? lv.transactionId,
-      lvmTransactionId: lv.transactionId,
-      whenFull: report.whenFull ?? (lv.whenFull === 'error' ? 'error' : lv.whenFull === 'queue' ? 'queue' : undefined),
-      attr: lv.attr,
-      monitoring: lv.monitor === 'monitored' ? 'monitored' : lv.monitor === 'not monitored' ? 'not monitored' : lv.attr.active ? 'unknown' : 'not monitored',
-      autoextend: {
-        threshold,
-        percent,
-        source: profile && fromProfile.threshold !== undefined ? `profile ${profile}` : 'lvm.conf',
-        enabled: threshold < 100 && percent > 0,
-      },
-      vgFreeBytes: lv.vgFreeBytes,
-      thinLvs: state.lvs.filter((t) => t.vgName === lv.vgName && t.poolLv === lv.name && t.attr.isThinVolume).length,
-      devices: undefined,
-      consumers: [],
-      warnings: [],
-    });
-  }
-
+  const lvmPools = state.lvs.filter((l) => l.attr.isThinPool).map((lv) => lvmPoolReport(state, lv, statuses));
+  const claimed = new Set(lvmPools.map((p) => kernelNameOf(p.dmName, statuses)));
   // Bare dm pools: the thin-pool targets LVM does not know (their tables are probed only if any exist).
-  for (const { name, table } of state.dmTables) {
-    if (claimed.has(name)) continue;
-    const report = poolFromKernel(table.blockSectors * sectorBytes, statuses.get(name));
-    const byMajMin = (dev: string) => state.loops.find((l) => l.majorMinor === dev || l.name === dev);
-    pools.push({
-      name,
-      kind: 'dm',
-      dmName: name,
-      active: true,
-      ...report,
-      sizeBytes: table.lengthSectors * sectorBytes,
-      chunkSizeBytes: table.blockSectors * sectorBytes,
-      attr: undefined,
-      monitoring: 'n/a',
-      autoextend: undefined,
-      vgFreeBytes: undefined,
-      thinLvs: undefined,
-      devices: {
-        data: byMajMin(table.dataDevice)?.name ?? table.dataDevice,
-        metadata: byMajMin(table.metadataDevice)?.name ?? table.metadataDevice,
-        ...(byMajMin(table.dataDevice)?.backingFile ? { dataFile: byMajMin(table.dataDevice)!.backingFile } : {}),
-        ...(byMajMin(table.metadataDevice)?.backingFile ? { metadataFile: byMajMin(table.metadataDevice)!.backingFile } : {}),
-      },
-      consumers: [],
-      warnings: [],
-    });
-  }
+  const dmPools = state.dmTables.filter(({ name }) => !claimed.has(name)).map(({ name, table }) => dmPoolReport(state, name, table, statuses));
+  const pools = [...lvmPools, ...dmPools];
+  attachConsumers(state, pools);
+  for (const pool of pools) pool.warnings = warningsFor(pool);
+  return { formatVersion: 1, deviceMapperLoaded: state.deviceMapperLoaded, pools };
+}
 
+type Statuses = ReadonlyMap<string, ThinPoolStatus | ThinPoolFailedStatus>;
+
+/** With thin volumes the kernel pool is VG-POOL-tpool; VG-POOL is then a linear "fake" device. */
+function kernelNameOf(dmName: string, statuses: Statuses): string {
+  return statuses.has(`${dmName}-tpool`) ? `${dmName}-tpool` : dmName;
+}
+
+function lvmPoolReport(state: StatusState, lv: LogicalVolume, statuses: Statuses): PoolReport {
+  const dmName = lvmDmName(lv.vgName, lv.name);
+  // LVM's chunk size is the kernel pool's block size: no need for the table.
+  const report = poolFromKernel(lv.chunkSizeBytes, statuses.get(kernelNameOf(dmName, statuses)));
+  return {
+    name: `${lv.vgName}/${lv.name}`,
+    kind: 'lvm',
+    vg: lv.vgName,
+    lv: lv.name,
+    dmName,
+    active: lv.attr.active,
+    ...report,
+    needsCheck: report.needsCheck || lv.attr.checkNeeded,
+    metadata: report.metadata ?? undefined,
+    sizeBytes: lv.sizeBytes,
+    chunkSizeBytes: lv.chunkSizeBytes,
+    transactionId: report.transactionId ?? lv.transactionId,
+    lvmTransactionId: lv.transactionId,
+    whenFull: report.whenFull ?? (lv.whenFull === 'error' ? 'error' : lv.whenFull === 'queue' ? 'queue' : undefined),
+    attr: lv.attr,
+    monitoring: lv.monitor === 'monitored' ? 'monitored' : lv.monitor === 'not monitored' ? 'not monitored' : lv.attr.active ? 'unknown' : 'not monitored',
+    autoextend: autoextendOf(state, lv),
+    vgFreeBytes: lv.vgFreeBytes,
+    thinLvs: state.lvs.filter((t) => t.vgName === lv.vgName && t.poolLv === lv.name && t.attr.isThinVolume).length,
+    devices: undefined,
+    consumers: [],
+    warnings: [],
+  };
+}
+
+/** The pool's profile wins over lvm.conf, setting by setting (as dmeventd reads them). */
+function autoextendOf(state: StatusState, lv: LogicalVolume): PoolReport['autoextend'] {
+  const profile = lv.profile;
+  const fromProfile = profile ? parseAutoextendProfile(state.profiles[profile] ?? '') : {};
+  const threshold = fromProfile.threshold ?? state.lvmConfig.threshold;
+  const percent = fromProfile.percent ?? state.lvmConfig.percent;
+  return { threshold, percent, source: profile && fromProfile.threshold !== undefined ? `profile ${profile}` : 'lvm.conf', enabled: threshold < 100 && percent > 0 };
+}
+
+function dmPoolReport(state: StatusState, name: string, table: ThinPoolTable, statuses: Statuses): PoolReport {
+  const data = loopFor(table.dataDevice, state.loops);
+  const metadata = loopFor(table.metadataDevice, state.loops);
+  return {
+    name,
+    kind: 'dm',
+    dmName: name,
+    active: true,
+    ...poolFromKernel(table.blockSectors * sectorBytes, statuses.get(name)),
+    sizeBytes: table.lengthSectors * sectorBytes,
+    chunkSizeBytes: table.blockSectors * sectorBytes,
+    attr: undefined,
+    monitoring: 'n/a',
+    autoextend: undefined,
+    vgFreeBytes: undefined,
+    thinLvs: undefined,
+    devices: {
+      data: data?.name ?? table.dataDevice,
+      metadata: metadata?.name ?? table.metadataDevice,
+      ...(data?.backingFile ? { dataFile: data.backingFile } : {}),
+      ...(metadata?.backingFile ? { metadataFile: metadata.backingFile } : {}),
+    },
+    consumers: [],
+    warnings: [],
+  };
+}
+
+/** Who is configured to use each pool: daemon.json's pool (or Docker's own pools), containerd's pool_name. */
+function attachConsumers(state: StatusState, pools: PoolReport[]): void {
   const docker = dockerUseOf(state.daemonJson);
   const containerd = state.containerdConfig === undefined ? undefined : containerdPoolUse(state.containerdConfig);
   for (const pool of pools) {
@@ -169,8 +180,6 @@ export function buildStatus(state: StatusState): StatusReport {
     if (dockerUses) pool.consumers.push({ kind: 'docker', baseSizeBytes: docker.baseSizeBytes, minFreeSpacePercent: docker.minFreeSpacePercent });
     if (containerd?.poolName === pool.dmName) pool.consumers.push({ kind: 'containerd', baseSizeBytes: containerd.baseImageSizeBytes });
   }
-  for (const pool of pools) pool.warnings = warningsFor(pool);
-  return { formatVersion: 1, deviceMapperLoaded: state.deviceMapperLoaded, pools };
 }
 
 function poolFromKernel(
@@ -190,8 +199,20 @@ function poolFromKernel(
 }
 
 function warningsFor(pool: PoolReport): Warning[] {
-  const w: Warning[] = [];
   const ref = pool.kind === 'lvm' ? `${pool.vg}/${pool.lv}` : pool.dmName;
+  return [
+    ...healthWarnings(pool, ref),
+    ...consumerWarnings(pool),
+    ...(pool.kind === 'lvm' ? growthWarnings(pool, ref) : []),
+    ...(pool.data && pool.autoextend?.enabled !== true && pool.data.percent >= 80
+      ? [{ code: 'data-high', message: `data is ${pool.data.percent}% used and nothing grows the pool automatically` }]
+      : []),
+  ];
+}
+
+/** The pool's own state: inactive, failed, out of space, read-only, needs_check, metadata nearly full. */
+function healthWarnings(pool: PoolReport, ref: string): Warning[] {
+  const w: Warning[] = [];
   if (pool.kind === 'lvm' && !pool.active) {
     w.push({ code: 'inactive', message: `the pool is inactive, so its consumer fails ("Non existing device"): activate it with \`lvchange -ay ${ref}\`` });
   }
@@ -206,6 +227,12 @@ function warningsFor(pool: PoolReport): Warning[] {
   if (pool.metadata && pool.metadata.percent >= metadataWarnPercent) {
     w.push({ code: 'metadata-high', message: `metadata is ${pool.metadata.percent}% used (running out needs an offline repair): grow it with \`lvextend --poolmetadatasize +1G ${ref}\`` });
   }
+  return w;
+}
+
+/** What the pool's consumer will refuse or fail on: Docker's min free space, a moved transaction id. */
+function consumerWarnings(pool: PoolReport): Warning[] {
+  const w: Warning[] = [];
   const short = belowDockerMinFree(pool);
   if (short) {
     w.push({
@@ -219,25 +246,25 @@ function warningsFor(pool: PoolReport): Warning[] {
       message: `LVM expects transaction id ${pool.lvmTransactionId} but the pool's is ${pool.transactionId} (changed behind LVM's back, e.g. by a consumer): it works while active, but LVM will refuse to activate it again, after a reboot too ("transaction_id is ${pool.transactionId}, while expected ${pool.lvmTransactionId}", moby#15629): repair LVM's record before that (docs/troubleshooting.md, "transaction id mismatch")`,
     });
   }
-  if (pool.kind === 'lvm') {
-    if (pool.monitoring === 'not monitored' && pool.active) {
-      w.push({ code: 'not-monitored', message: `dmeventd does not monitor the pool, so it never autoextends: run \`lvchange --monitor y ${ref}\`` });
-    }
-    if (pool.autoextend && !pool.autoextend.enabled) {
-      w.push({ code: 'autoextend-off', message: `autoextend is off (threshold ${pool.autoextend.threshold}, from ${pool.autoextend.source}): attach a profile with thin_pool_autoextend_threshold below 100 (\`dmctl init-direct\` writes one)` });
-    } else if (pool.autoextend && pool.vgFreeBytes !== undefined) {
-      const next = autoextendStepBytes(pool);
-      if (pool.vgFreeBytes === 0) {
-        w.push({ code: 'vg-full', message: `volume group ${pool.vg} has no free extents, so autoextend cannot grow the pool: add a disk (vgextend ${pool.vg} DEV, or dmctl extend DEV)` });
-      } else if (pool.vgFreeBytes < next && (pool.data?.percent ?? 0) >= pool.autoextend.threshold - 20) {
-        // Only worth a warning once the pool approaches its threshold: right after `extend` gives the
-        // pool all new room, the VG is short of a full step by design.
-        w.push({ code: 'vg-low', message: `volume group ${pool.vg} has less free space than one autoextend step needs (${pool.autoextend.percent}% of the pool): add a disk soon` });
-      }
-    }
+  return w;
+}
+
+/** LVM pools: whether autoextend can act (monitoring, a threshold, room in the VG). */
+function growthWarnings(pool: PoolReport, ref: string): Warning[] {
+  const w: Warning[] = [];
+  if (pool.monitoring === 'not monitored' && pool.active) {
+    w.push({ code: 'not-monitored', message: `dmeventd does not monitor the pool, so it never autoextends: run \`lvchange --monitor y ${ref}\`` });
   }
-  if (pool.data && pool.autoextend?.enabled !== true && pool.data.percent >= 80) {
-    w.push({ code: 'data-high', message: `data is ${pool.data.percent}% used and nothing grows the pool automatically` });
+  if (pool.autoextend && !pool.autoextend.enabled) {
+    w.push({ code: 'autoextend-off', message: `autoextend is off (threshold ${pool.autoextend.threshold}, from ${pool.autoextend.source}): attach a profile with thin_pool_autoextend_threshold below 100 (\`dmctl init-direct\` writes one)` });
+  } else if (pool.autoextend && pool.vgFreeBytes !== undefined) {
+    if (pool.vgFreeBytes === 0) {
+      w.push({ code: 'vg-full', message: `volume group ${pool.vg} has no free extents, so autoextend cannot grow the pool: add a disk (vgextend ${pool.vg} DEV, or dmctl extend DEV)` });
+    } else if (pool.vgFreeBytes < autoextendStepBytes(pool) && (pool.data?.percent ?? 0) >= pool.autoextend.threshold - 20) {
+      // Only worth a warning once the pool approaches its threshold: right after `extend` gives the
+      // pool all new room, the VG is short of a full step by design.
+      w.push({ code: 'vg-low', message: `volume group ${pool.vg} has less free space than one autoextend step needs (${pool.autoextend.percent}% of the pool): add a disk soon` });
+    }
   }
   return w;
 }
