@@ -1,5 +1,5 @@
 /**
- * The six subcommands as commander sees them: names, arguments, options and help. Each action loads
+ * Every subcommand as commander sees them (the six of the guide, and `apply`): names, arguments, options and help. Each action loads
  * its implementation (zod schemas, probes, planners) only when that command runs, so `--help`
  * and `--version` stay about as fast as starting node.
  */

@@ -14,6 +14,7 @@ import { colorWanted, makeStyle } from '../render/style.js';
 import { applyPlan, combineHooks, type RunResult } from '../run/apply.js';
 import { latestUnfinished, markResumed, startJournal } from '../run/journal.js';
 import { acquireLock } from '../run/lock.js';
+import { writeOutputFile } from '../run/output.js';
 import { nowOf, sleepOf, type CliContext, type GlobalOptions } from './context.js';
 import { probeAndPlan } from './registry.js';
 
@@ -54,7 +55,7 @@ export async function execute(request: PlanRequest, ctx: CliContext, global: Glo
 
 async function saveOrApply(request: PlanRequest, state: unknown, plan: Plan, ctx: CliContext, global: GlobalOptions): Promise<number> {
   if (global.out !== undefined) {
-    await ctx.files.writeFileAtomic(global.out, formatPlanFile(makePlanFile(plan, request, state)), 0o600);
+    await writeOutputFile(ctx.files, global.out, formatPlanFile(makePlanFile(plan, request, state)), 0o600);
     ctx.io.stdout.write(render(plan, global.format, colorWanted(ctx.io.stdout, !global.color, ctx.env)));
     ctx.io.stderr.write(`plan saved to ${global.out}: review it, then run \`dmctl apply ${global.out}\` (it refuses if the host changes meanwhile)\n`);
     return global.detailedExitcode && plan.steps.length > 0 ? ExitCode.changesPending : ExitCode.ok;

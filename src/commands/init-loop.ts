@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import * as z from 'zod/mini';
 import '../zod-locale.js';
 import { initLoopDefaults } from '../defaults.js';
+import { kernelMaxMetadataBytes, minMetadataBytes } from '../model/limits.js';
 import type { InitLoopOptions } from '../model/options.js';
+import { formatBytes } from '../units.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { execute } from './flow.js';
 import { sizeArg } from './parse.js';
@@ -22,7 +24,8 @@ export const InitLoopOptionsSchema = z
     dir: z.optional(z.string().check(z.startsWith('/', '--dir must be an absolute path'))),
     dataSize: z.optional(sizeArg().check(z.refine((b) => b >= 64 * 1024 ** 2, 'data size must be at least 64M'))),
     metadataSize: z.optional(
-      sizeArg().check(z.refine((b) => b >= 2 * 1024 ** 2 && b <= 16 * 1024 ** 3, 'metadata size must be between 2M and 16G (the kernel uses no more)')),
+      sizeArg().check(z.refine((b) => b >= minMetadataBytes && b <= kernelMaxMetadataBytes,
+        `metadata size must be between ${formatBytes(minMetadataBytes)} and ${formatBytes(kernelMaxMetadataBytes)} (the kernel uses no more)`)),
     ),
     ...consumerOptionFields,
   });

@@ -12,9 +12,9 @@ export interface Planned {
 }
 
 // The options were validated by the command (or come from a digest-checked plan file).
-/* eslint-disable @typescript-eslint/no-explicit-any */
 export async function probeAndPlan(request: PlanRequest, ctx: CliContext): Promise<Planned> {
-  const options = request.options as any;
+  // `never`: each planner takes its own options type, and these are that command's.
+  const options = request.options as never;
   switch (request.command) {
     case 'init-direct': {
       const [{ probeInitDirect }, { planInitDirect }] = await Promise.all([import('../probe/probe.js'), import('../plan/init-direct.js')]);

@@ -9,6 +9,7 @@ import * as z from 'zod/mini';
 import '../zod-locale.js';
 import { DmctlError, ExitCode } from '../errors.js';
 import { checkStatus, defaultThresholds, pluginCodes } from '../plan/check.js';
+import { writeOutputFile } from '../run/output.js';
 import { renderPrometheus } from '../render/prometheus.js';
 import { intArg } from './parse.js';
 import { sleepOf, type CliContext, type GlobalOptions } from './context.js';
@@ -48,7 +49,7 @@ export async function runStatus(global: GlobalOptions, cmd: Command, c: CliConte
   if (o.prometheus !== undefined) {
     const text = renderPrometheus(buildStatus(await probe()));
     if (o.prometheus === true) c.io.stdout.write(text);
-    else await c.files.writeFileAtomic(o.prometheus, text, 0o644);
+    else await writeOutputFile(c.files, o.prometheus, text, 0o644);
     return ExitCode.ok;
   }
   const style = makeStyle(colorWanted(c.io.stdout, !global.color, c.env));

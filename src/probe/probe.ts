@@ -13,7 +13,7 @@ import { isActiveQuery, systemdRuntimeDir, unitDirs } from '../system/systemd.js
 import { profilePath } from '../model/names.js';
 import type { ConsumerKind, InitDirectOptions } from '../model/options.js';
 import { initDirectTools } from '../model/tools.js';
-import type { ConsumerState, ContainerdState, DiskFacts, DockerState, InitDirectState, LvmState, ServiceState } from '../model/state.js';
+import { isActiveUnitState, type ConsumerState, type ContainerdState, type DiskFacts, type DockerState, type InitDirectState, type LvmState, type ServiceState } from '../model/state.js';
 import type { ProbeContext } from './status.js';
 
 export type { ProbeContext } from './status.js';
@@ -72,7 +72,7 @@ async function serviceState(ctx: ProbeContext, unit: string, running: boolean, s
   if (!(await ctx.files.exists(systemdRuntimeDir))) return { kind: 'unmanaged', running };
   // Only ask systemd when the daemon runs: a stopped daemon needs no stop/start either way.
   const state = running ? await runQuery(ctx.executor, isActiveQuery(unit)) : 'inactive';
-  if (running && state !== 'active' && state !== 'activating') return { kind: 'unmanaged', running };
+  if (running && !isActiveUnitState(state)) return { kind: 'unmanaged', running };
   // A socket unit would start the daemon again on the first client connection: find whether it is
   // installed (its unit file; no subprocess).
   const socketInstalled = socket !== undefined && (await Promise.all(unitDirs.map((d) => ctx.files.exists(`${d}/${socket}`)))).some(Boolean);

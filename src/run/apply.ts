@@ -1,9 +1,10 @@
 /**
- * Applies a plan: the only code that changes the host. Runs steps in order through the injected
- * executor and files, stops at the first failure, and never returns with a device it suspended
- * still suspended.
+ * Applies a plan: with the journal, the lock and output files, the only code that changes the host.
+ * Runs steps in order through the injected executor and files and stops at the first failure,
+ * running that step's recovery (a failed `dmsetup resume` reloads the old table and resumes, so no
+ * pool is left suspended). No planner emits a bare `dmsetup suspend`: the only suspend is the one
+ * inside `dmsetup resume`'s own ioctl.
  */
-import { dmsetupResumeArgv } from '../system/dmsetup.js';
 import { firstLine, formatArgv, type Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
 import type { Plan, Step } from '../plan/types.js';
@@ -21,7 +22,7 @@ export interface RunResult {
   done: Step[];
   failure?: StepFailure;
   remaining: Step[];
-  /** Safety actions taken after a failure (e.g. resuming a suspended device). */
+  /** The failed step's recovery commands, as run (e.g. the old table reloaded and resumed). */
   recovered: string[];
 }
 
@@ -59,34 +60,22 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 export async function applyPlan(plan: Plan, ctx: RunContext): Promise<RunResult> {
   const done: Step[] = [];
-  const suspended = new Set<string>();
   const total = plan.steps.length;
   for (const [index, step] of plan.steps.entries()) {
     if (ctx.interrupted?.()) {
-      const recovered = await resumeAll(ctx.executor, suspended);
-      return { status: 'interrupted', done, remaining: plan.steps.slice(index), recovered };
+      return { status: 'interrupted', done, remaining: plan.steps.slice(index), recovered: [] };
     }
     await ctx.hooks?.stepStart?.(step, index, total);
     const failure = await runStep(step, ctx);
     if (failure) {
       await ctx.hooks?.stepFailed?.(failure, index, total);
-      const recovered = [...(await runRecovery(ctx.executor, step)), ...(await resumeAll(ctx.executor, suspended))];
+      const recovered = await runRecovery(ctx.executor, step);
       return { status: 'failed', done, failure, remaining: plan.steps.slice(index + 1), recovered };
     }
-    trackSuspension(step, suspended);
     done.push(step);
     await ctx.hooks?.stepDone?.(step, index, total);
   }
-  const recovered = await resumeAll(ctx.executor, suspended);
-  return { status: 'done', done, remaining: [], recovered };
-}
-
-function trackSuspension(step: Step, suspended: Set<string>): void {
-  if (step.action.kind !== 'exec') return;
-  const [tool, verb, name] = step.action.argv;
-  if (tool !== 'dmsetup' || !name) return;
-  if (verb === 'suspend') suspended.add(name);
-  if (verb === 'resume') suspended.delete(name);
+  return { status: 'done', done, remaining: [], recovered: [] };
 }
 
 /** A failed step's own recovery commands, run in order; stops at the first that fails. */
@@ -101,18 +90,6 @@ async function runRecovery(executor: Executor, step: Step): Promise<string[]> {
     done.push(`ran \`${formatArgv(argv)}\``);
   }
   return done;
-}
-
-/** A plan must never leave a device suspended: resume whatever it suspended. */
-async function resumeAll(executor: Executor, suspended: Set<string>): Promise<string[]> {
-  const recovered: string[] = [];
-  for (const name of suspended) {
-    const argv = dmsetupResumeArgv(name);
-    const result = await executor.run(argv);
-    recovered.push(result.exitCode === 0 ? `resumed ${name} ($ ${formatArgv(argv)})` : `FAILED to resume ${name}: run \`${formatArgv(argv)}\` now (${firstLine(result.stderr)})`);
-  }
-  suspended.clear();
-  return recovered;
 }
 
 async function runStep(step: Step, ctx: RunContext): Promise<StepFailure | undefined> {

@@ -15,7 +15,7 @@ export interface ExecOptions {
   input?: string;
 }
 
-/** Runs commands. The only implementation that spawns processes is `createExecaExecutor`. */
+/** Runs commands. The only implementation that spawns processes is `createSpawnExecutor` (spawn-executor.ts). */
 export interface Executor {
   run(argv: Argv, options?: ExecOptions): Promise<ExecResult>;
 }

@@ -15,10 +15,10 @@ const reportOptions = ['--reportformat', 'json', '--units', 'b', '--nosuffix'] a
 const trimmed = () => z.pipe(z.string(), z.transform((s: string) => s.trim()));
 const bytes = z.pipe(z.pipe(trimmed(), z.string().check(z.regex(/^\d+$/, 'expected a byte count'))), z.transform((s: string) => Number(s)));
 const count = bytes;
-/** `"10.40"` → 10.4; `""` (inactive LV) → undefined. */
 /** `""` (after trimming) → undefined, else the text must match `re` and becomes a number. */
 const emptyOrNumber = (re: RegExp) =>
   z.union([z.pipe(z.literal(''), z.transform(() => undefined)), z.pipe(z.string().check(z.regex(re)), z.transform((s: string) => Number(s)))]);
+/** `"10.40"` → 10.4; `""` (inactive LV) → undefined. */
 const percent = z.pipe(trimmed(), emptyOrNumber(/^\d+(\.\d+)?$/));
 const optionalText = z.pipe(z.string(), z.transform((s: string) => (s.trim() === '' ? undefined : s.trim())));
 const optionalCount = z.pipe(trimmed(), emptyOrNumber(/^\d+$/));

@@ -5,6 +5,9 @@ import type { InitLoopState, LoopPoolState, ReactivateState, ResizeLoopState } f
 import { planInitLoop } from '../../../src/plan/init-loop.js';
 import { planResizeLoop } from '../../../src/plan/resize-loop.js';
 import { planReactivate, unitContent } from '../../../src/plan/reactivate.js';
+import { applyPlan } from '../../../src/run/apply.js';
+import { FakeExecutor } from '../../helpers/fake-executor.js';
+import { MemoryFiles } from '../../helpers/memory-files.js';
 import { thinPoolStatusesQuery, thinPoolTablesQuery } from '../../../src/system/dmsetup.js';
 import { losetupListQuery } from '../../../src/system/losetup.js';
 import { lvsQuery } from '../../../src/system/lvm.js';
@@ -166,6 +169,24 @@ describe('resize-loop', () => {
     // After that recovery, --resume must load the new table again: it restarts from the reload.
     expect(plan.steps.find((s) => s.id === 'resume')!.resumeFrom).toBe('reload');
     expect(plan.steps.some((s) => (s.action as { argv?: string[] }).argv?.[1] === 'suspend')).toBe(false);
+  });
+
+  it('applied with a failing resume, the runner puts the old table back and resumes: the pool is not left suspended', async () => {
+    const plan = planResizeLoop(resizeState(), { pool: undefined, size: { bytes: 1024 ** 3, relative: true }, metadata: false });
+    const oldTable = '0 2097152 thin-pool 7:1 7:0 128 32768 1 skip_block_zeroing';
+    const executor = new FakeExecutor()
+      .on(['truncate', '-s', String(2 * 1024 ** 3), '/var/lib/dmctl-loop/data'], {})
+      .on(['losetup', '-c', '/dev/loop0'], {})
+      .on(['dmsetup', 'reload', 'dmctl-pool', '--table', '0 4194304 thin-pool 7:1 7:0 128 32768 1 skip_block_zeroing'], {})
+      // The first resume fails; the recovery's own resume succeeds.
+      .on(['dmsetup', 'resume', 'dmctl-pool'], (n) => (n === 1 ? { exitCode: 1, stderr: 'device-mapper: resume ioctl on dmctl-pool failed: Invalid argument' } : {}), 2)
+      .on(['dmsetup', 'reload', 'dmctl-pool', '--table', oldTable], {});
+    const result = await applyPlan(plan, { executor, files: new MemoryFiles() });
+    expect(result.status).toBe('failed');
+    expect(result.failure?.step.id).toBe('resume');
+    expect(executor.calls.slice(-2)).toEqual([['dmsetup', 'reload', 'dmctl-pool', '--table', oldTable], ['dmsetup', 'resume', 'dmctl-pool']]);
+    expect(result.recovered).toEqual([`ran \`dmsetup reload dmctl-pool --table '${oldTable}'\``, 'ran `dmsetup resume dmctl-pool`']);
+    expect(result.remaining.map((s) => s.id)).toEqual(['verify']);
   });
 
   it('an absolute size; rounds down to whole pool blocks', () => {

@@ -50,33 +50,6 @@ describe('applyPlan', () => {
     expect(executor.commands).not.toContain('lvcreate never');
   });
 
-  it('resumes a device it suspended when a later step fails', async () => {
-    const executor = new FakeExecutor()
-      .on(['dmsetup', 'suspend', 'pool'], {})
-      .on(['dmsetup', 'reload', 'pool', '--table', 'bad'], { exitCode: 1, stderr: 'device-mapper: reload ioctl on pool failed: Invalid argument' })
-      .on(['dmsetup', 'resume', 'pool'], {}, 1);
-    const result = await applyPlan(
-      plan(
-        execStep('suspend', 's', ['dmsetup', 'suspend', 'pool'], 'r'),
-        execStep('reload', 'r', ['dmsetup', 'reload', 'pool', '--table', 'bad'], 'r'),
-      ),
-      { executor, files: new MemoryFiles() },
-    );
-    expect(result.status).toBe('failed');
-    expect(executor.commands.at(-1)).toBe('dmsetup resume pool');
-    expect(result.recovered).toEqual(['resumed pool ($ dmsetup resume pool)']);
-  });
-
-  it('does not resume again when the plan resumed the device itself', async () => {
-    const executor = new FakeExecutor().on(['dmsetup', 'suspend', 'pool'], {}).on(['dmsetup', 'resume', 'pool'], {}, 1);
-    const result = await applyPlan(
-      plan(execStep('suspend', 's', ['dmsetup', 'suspend', 'pool'], 'r'), execStep('resume', 'r', ['dmsetup', 'resume', 'pool'], 'r')),
-      { executor, files: new MemoryFiles() },
-    );
-    expect(result.status).toBe('done');
-    expect(result.recovered).toEqual([]);
-  });
-
   it('a check retries until the expected output appears', async () => {
     const executor = new FakeExecutor().on(['lvs', '--noheadings', '-o', 'segtype', 'docker/thinpool'], (n) =>
       n < 3 ? { exitCode: 5, stderr: 'Failed to find logical volume "docker/thinpool"' } : { stdout: '  thin-pool\n' },
