@@ -119,6 +119,7 @@ describe('dmctl init-direct: bad input is refused before probing (exit 3, one li
   it('no device', async () => {
     const r = await dmctl(['init-direct'], { executor: new FakeExecutor() });
     expect(r.code).toBe(3);
+    expect(r.stderr).toBe("dmctl: error: missing required argument 'devices'\n");
   });
 
   it('a missing probe tool refuses (fail closed)', async () => {

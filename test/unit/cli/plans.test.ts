@@ -135,6 +135,7 @@ describe('--out, then dmctl apply FILE', () => {
     const e = new FakeExecutor();
     const r = await dmctl(['apply', '/plans/p.json', '--yes'], { executor: e, files });
     expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^dmctl: error: \/plans\/p\.json .*digest/m);
     expect(e.calls).toEqual([]);
   });
 });

@@ -67,6 +67,7 @@ describe('status starts its probes before the command has loaded', () => {
     const env = host_('pool', 'pool');
     const bad = await dmctl(['status', '--warn', 'abc'], env);
     expect(bad.code).toBe(3);
+    expect(bad.stderr).toBe('dmctl: error: --warn: --warn must be a whole number\n');
     expect(env.executor.calls.map((c) => c[0])).toEqual(['lvs', 'lvmconfig', 'dmsetup']);
     // `status --help` probes nothing.
     const help = host_('pool', 'pool');
@@ -157,6 +158,8 @@ describe('status --check (Nagios plugin conventions)', () => {
   it('UNKNOWN when there is no pool at all', async () => {
     const r = await dmctl(['status', '--check'], host_('empty', 'empty'));
     expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^DMCTL UNKNOWN - /);
+    expect(r.stdout.split('\n')).toHaveLength(2);
   });
 });
 
