@@ -2,7 +2,7 @@
  * `status --check`: one Nagios-plugin line and its exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN),
  * computed from the status report. Pure.
  */
-import { autoextendStepBytes, belowDockerMinFree, transactionIdMismatch, type PoolReport, type StatusReport } from './status.js';
+import { autoextendBlocked, belowDockerMinFree, transactionIdMismatch, type PoolReport, type StatusReport } from './status.js';
 
 export interface CheckThresholds {
   warn: number;
@@ -48,7 +48,7 @@ function findings(pool: PoolReport, t: CheckThresholds): Finding[] {
   if (pool.kind === 'lvm' && pool.active) {
     if (pool.monitoring !== 'monitored') f.push({ level: 1, text: `${n} not monitored` });
     if (pool.autoextend && !pool.autoextend.enabled) f.push({ level: 1, text: `${n} autoextend off` });
-    else if (pool.autoextend && pool.vgFreeBytes !== undefined && pool.vgFreeBytes < autoextendStepBytes(pool)) {
+    else if (autoextendBlocked(pool)) {
       f.push({ level: 1, text: `${n} will not autoextend (VG ${pool.vg} has too few free extents for the next step)` });
     }
   }

@@ -108,10 +108,21 @@ describe('status on a host without LVM', () => {
 });
 
 describe('status --check (Nagios plugin conventions)', () => {
-  it('WARNING with perfdata: autoextend has no room for the next step', async () => {
-    const r = await dmctl(['status', '--check'], host_('pool', 'pool'));
-    expect(r.code).toBe(1);
-    expect(r.stdout).toBe("DMCTL WARNING - docker/thinpool will not autoextend (VG docker has too few free extents for the next step) | 'docker/thinpool data'=0%;80;90;0;100 'docker/thinpool metadata'=10.4%;80;90;0;100\n");
+  it('one verdict on autoextend room: a fresh pool short of a full step is OK in every view, one near its threshold WARNING in every view', async () => {
+    // The recorded fresh pool: 36 MiB free in its VG, one step is 20% of 968 MiB.
+    const fresh = await dmctl(['status', '--check'], host_('pool', 'pool'));
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout).toBe("DMCTL OK - docker/thinpool data 0% metadata 10.4% | 'docker/thinpool data'=0%;80;90;0;100 'docker/thinpool metadata'=10.4%;80;90;0;100\n");
+    expect((await dmctl(['--json', 'status'], host_('pool', 'pool'))).stdout).not.toMatch(/vg-low/);
+    expect((await dmctl(['status', '--prometheus'], host_('pool', 'pool'))).stdout).toMatch(/^dmctl_pool_warnings\{pool="docker\/thinpool".*\} 0$/m);
+    // 1260 of 1936 blocks used (65%, within 20 points of the 80% threshold).
+    const near = 'docker-thinpool: 0 1982464 thin-pool 0 213/2048 1260/1936 - rw no_discard_passdown queue_if_no_space - 512 \n';
+    const check = await dmctl(['status', '--check'], host_('pool', 'pool', near));
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(/^DMCTL WARNING - docker\/thinpool will not autoextend \(VG docker has too few free extents for the next step\) \| /);
+    const json = JSON.parse((await dmctl(['--json', 'status'], host_('pool', 'pool', near))).stdout) as { pools: Array<{ warnings: Array<{ code: string }> }> };
+    expect(json.pools[0]!.warnings.map((w) => w.code)).toEqual(['vg-low']);
+    expect((await dmctl(['status', '--prometheus'], host_('pool', 'pool', near))).stdout).toMatch(/^dmctl_pool_warnings\{pool="docker\/thinpool".*\} 1$/m);
   });
 
   it('CRITICAL when data passes --crit', async () => {
