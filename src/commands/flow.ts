@@ -5,7 +5,7 @@
  */
 import { ExitCode, RefusedError } from '../errors.js';
 import { formatArgv } from '../system/exec.js';
-import { changedParts, formatPlanFile, makePlanFile, readPlanFile, type PlanRequest } from '../plan/file.js';
+import { changedParts, firstDifferentStep, formatPlanFile, makePlanFile, readPlanFile, type PlanRequest } from '../plan/file.js';
 import type { Plan } from '../plan/types.js';
 import { renderPlanJson, renderPlanText } from '../render/plan.js';
 import { renderPlanShell } from '../render/shell.js';
@@ -33,6 +33,7 @@ const applies = (global: GlobalOptions) => !global.dryRun && global.format !== '
  */
 async function locked<T>(ctx: CliContext, global: GlobalOptions, command: string, fn: () => Promise<T>): Promise<T> {
   if (!applies(global)) return fn();
+  requireRootToApply(ctx, global, command);
   const release = await acquireLock(ctx.files, { pid: ctx.pid ?? process.pid, command: `dmctl ${command}`, since: nowOf(ctx).toISOString() }, {
     wait: global.wait,
     sleep: sleepOf(ctx),
@@ -42,6 +43,13 @@ async function locked<T>(ctx: CliContext, global: GlobalOptions, command: string
     return await fn();
   } finally {
     await release();
+  }
+}
+
+/** Root first: before the lock, a probe, a read of a plan file or a write, so a non-root run changes nothing. */
+function requireRootToApply(ctx: CliContext, global: GlobalOptions, command: string): void {
+  if (applies(global) && ctx.uid !== 0) {
+    throw new RefusedError(`dmctl ${command} changes the host and needs root: run it with sudo (or add --dry-run to only see the plan)`);
   }
 }
 
@@ -81,9 +89,6 @@ export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOp
   if (global.json) ctx.io.stderr.write(renderPlanText(plan, err));
   else ctx.io.stdout.write(renderPlanText(plan, makeStyle(outColor)));
 
-  if (ctx.uid !== 0) {
-    throw new RefusedError('applying this plan needs root: run it with sudo (or add --dry-run to only see the plan)');
-  }
   const destructive = plan.steps.filter((s) => s.destructive);
   if (destructive.length > 0 && !global.yes) {
     if (!ctx.io.prompt) {
@@ -129,6 +134,7 @@ export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOp
 
 /** `dmctl apply FILE`: re-probe, refuse a stale plan, then apply exactly the saved steps. */
 export async function applySavedPlan(file: string, ctx: CliContext, global: GlobalOptions): Promise<number> {
+  requireRootToApply(ctx, global, 'apply');
   const text = await ctx.files.readText(file);
   if (text === undefined) throw new RefusedError(`${file} does not exist: make a plan with --out ${file} first`);
   const saved = readPlanFile(text, file);
@@ -149,7 +155,14 @@ async function applyIfCurrent(file: string, saved: ReturnType<typeof readPlanFil
     const parts = changedParts(saved.probed, now.state);
     throw new RefusedError(`stale plan: ${parts.length > 0 ? parts.join(', ') : 'the host'} changed since ${file} was made: review a new plan (--dry-run, or --out)`);
   }
-  return showAndApply(saved.plan, ctx, global);
+  // A plan file can never make dmctl run what its own planner would not emit now: the saved steps
+  // must be exactly the fresh plan's (argv, file contents, modes, order). This also catches a dmctl
+  // upgrade between review and apply.
+  const differs = firstDifferentStep(saved.plan.steps, now.plan.steps);
+  if (differs) {
+    throw new RefusedError(`${file} does not hold what dmctl plans for this host now: ${differs}: review a new plan (--dry-run, or --out)`);
+  }
+  return showAndApply(now.plan, ctx, global);
 }
 
 /** `dmctl apply --resume`: continue the newest failed or interrupted apply from its failed step. */
@@ -161,6 +174,11 @@ async function resumeLocked(ctx: CliContext, global: GlobalOptions): Promise<num
   const last = await latestUnfinished(ctx.files);
   if (!last) throw new RefusedError('there is no failed or interrupted apply to resume (the newest apply finished)');
   let first = last.journal.steps.findIndex((s) => s.status !== 'done');
+  if (first === -1) {
+    // Cut short after its last step finished (killed before it wrote "done"): nothing is left.
+    ctx.io.stderr.write(`nothing to resume: every step of ${last.path} finished\n`);
+    return ExitCode.ok;
+  }
   // A failed step whose recovery undid an earlier step's work restarts from that earlier step.
   const restart = last.journal.plan.steps[first]?.resumeFrom;
   if (restart && last.journal.steps[first]?.status === 'failed') {

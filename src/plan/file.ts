@@ -9,7 +9,7 @@ import * as z from 'zod/mini';
 import '../zod-locale.js';
 import { RefusedError } from '../errors.js';
 import { volatileStateKeys } from '../model/state.js';
-import { PlanSchema, stableJson, type Plan } from './types.js';
+import { PlanSchema, stableJson, type Plan, type Step } from './types.js';
 
 export const planCommands = ['init-loop', 'init-direct', 'extend', 'resize-loop', 'reactivate'] as const;
 export type PlanCommand = (typeof planCommands)[number];
@@ -62,6 +62,23 @@ export function readPlanFile(text: string, name: string): PlanFile {
     throw new RefusedError(`${name} was changed after dmctl wrote it (its digest does not match): review and make the plan again with --out; dmctl applies only plans exactly as written`);
   }
   return parsed.data;
+}
+
+/**
+ * Where saved steps differ from freshly planned ones, in words (the first difference), or undefined
+ * when they are the same steps in the same order.
+ */
+export function firstDifferentStep(saved: readonly Step[], fresh: readonly Step[]): string | undefined {
+  for (let i = 0; i < Math.max(saved.length, fresh.length); i++) {
+    const a = saved[i];
+    const b = fresh[i];
+    if (!a) return `dmctl now plans a step ${i + 1} ("${b!.title}") that the file does not have`;
+    if (!b) return `step ${i + 1} ("${a.title}") is not in what dmctl plans now`;
+    if (stableJson(a) === stableJson(b)) continue;
+    const fields = (['id', 'action', 'destructive', 'recovery', 'resumeFrom', 'title', 'reason'] as const).filter((k) => stableJson(a[k]) !== stableJson(b[k]));
+    return `step ${i + 1} ("${a.title}") differs in its ${fields.join(', ')}`;
+  }
+  return undefined;
 }
 
 /** Top-level parts of the probed state that differ (usage figures that move on a live pool ignored). */

@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import '../zod-locale.js';
 import { PlanSchema, type Plan } from '../plan/types.js';
+import { RefusedError } from '../errors.js';
 import type { HostFiles } from '../system/files.js';
 import type { RunHooks, RunResult } from './apply.js';
 
@@ -86,18 +87,37 @@ export async function startJournal(files: HostFiles, plan: Plan, startedAt: stri
   };
 }
 
-/** The newest journal of an apply that failed, was interrupted, or was cut short (killed, power loss). */
+/**
+ * The newest journal, when its apply failed, was interrupted, or was cut short (killed, power loss);
+ * undefined when the newest apply finished (or was resumed). Fails closed: a newest journal that
+ * cannot be read whole (empty, truncated, not a dmctl journal) is a refusal naming it — never a guess
+ * at an older one, whose steps may since have been redone.
+ */
 export async function latestUnfinished(files: HostFiles): Promise<{ path: string; journal: Journal } | undefined> {
-  const names = ((await files.listDir(journalDir)) ?? []).filter((n) => n.endsWith('.json')).sort().reverse();
-  for (const name of names) {
-    const path = `${journalDir}/${name}`;
-    const parsed = JournalSchema.safeParse(JSON.parse((await files.readText(path)) ?? 'null'));
-    if (!parsed.success) continue;
-    const cutShort = parsed.data.status === 'running' && !(await files.exists(`/proc/${parsed.data.pid}`));
-    if (parsed.data.status === 'failed' || parsed.data.status === 'interrupted' || cutShort) return { path, journal: parsed.data };
-    return undefined; // the newest apply finished (or was resumed): nothing to resume
+  const names = ((await files.listDir(journalDir)) ?? []).filter((n) => n.endsWith('.json')).sort();
+  const name = names.at(-1);
+  if (name === undefined) return undefined;
+  const path = `${journalDir}/${name}`;
+  const journal = parseJournal(path, await files.readText(path));
+  const cutShort = journal.status === 'running' && !(await files.exists(`/proc/${journal.pid}`));
+  return journal.status === 'failed' || journal.status === 'interrupted' || cutShort ? { path, journal } : undefined;
+}
+
+function parseJournal(path: string, text: string | undefined): Journal {
+  const fix = `re-run the original dmctl command instead (it re-plans from the host and does only what is still missing), and move ${path} away`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text ?? '');
+  } catch {
+    throw new RefusedError(`${path} is ${text === undefined || text.trim() === '' ? 'empty' : 'cut short (not complete JSON)'}, so where the apply stopped is unknown: ${fix}`);
   }
-  return undefined;
+  const parsed = JournalSchema.safeParse(raw);
+  const journal = parsed.success ? parsed.data : undefined;
+  // Every step of the plan needs its record, in the plan's order.
+  if (!journal || journal.steps.length !== journal.plan.steps.length || journal.steps.some((s, i) => s.id !== journal.plan.steps[i]!.id)) {
+    throw new RefusedError(`${path} is not a valid dmctl journal${parsed.success ? ' (its step records do not match its plan)' : ` (${parsed.error.issues[0]!.path.join('.') || 'top level'}: ${parsed.error.issues[0]!.message})`}: ${fix}`);
+  }
+  return journal;
 }
 
 export async function markResumed(files: HostFiles, path: string, journal: Journal): Promise<void> {

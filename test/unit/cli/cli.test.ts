@@ -79,8 +79,20 @@ describe('dmctl init-direct --dry-run', () => {
     expect((await dmctl(['init-direct', '/dev/loop0', '--dry-run'], { uid: 1000 })).code).toBe(0);
     const r = await dmctl(['init-direct', '/dev/loop0', '--yes'], { uid: 1000 });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/needs root: run it with sudo/);
+    expect(r.stderr).toBe('dmctl: error: dmctl init-direct changes the host and needs root: run it with sudo (or add --dry-run to only see the plan)\n');
     changedNothing(r);
+    // Root first: refused before the host lock, a probe, or a file read.
+    expect(r.executor.calls).toEqual([]);
+    expect(r.files.files.has('/run/dmctl.lock')).toBe(false);
+  });
+
+  it('every command that applies refuses a non-root user the same way, before it probes', async () => {
+    for (const args of [['init-loop'], ['extend', '/dev/loop1'], ['resize-loop', '+1G'], ['reactivate'], ['apply', '--resume'], ['apply', '/plans/p.json']]) {
+      const r = await dmctl(args, { uid: 1000 });
+      expect(r.code, args.join(' ')).toBe(3);
+      expect(r.stderr, args.join(' ')).toMatch(/^dmctl: error: dmctl (init-loop|extend|resize-loop|reactivate|apply --resume|apply) changes the host and needs root: run it with sudo/);
+      expect(r.executor.calls, args.join(' ')).toEqual([]);
+    }
   });
 });
 

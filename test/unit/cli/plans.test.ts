@@ -128,6 +128,35 @@ describe('--out, then dmctl apply FILE', () => {
     expect(ran(e)).toEqual([]);
   });
 
+  it('a step edited and the digest recomputed is refused: a plan file runs only what dmctl plans now', async () => {
+    const files = newFiles();
+    await dmctl(['init-direct', '/dev/loop0', '--out', '/plans/p.json'], { executor: executor(), files });
+    const saved = readPlanFile(files.files.get('/plans/p.json')!, 'p.json');
+    const steps = saved.plan.steps.map((s) => (s.id === 'vgcreate' ? { ...s, action: { kind: 'exec' as const, argv: ['touch', '/tmp/pwned'] } } : s));
+    // Anyone can recompute an unkeyed digest: the file passes readPlanFile.
+    const forged = formatPlanFile(makePlanFile({ ...saved.plan, steps }, saved.request, saved.probed));
+    files.files.set('/plans/p.json', forged);
+    expect(() => readPlanFile(forged, 'p.json')).not.toThrow();
+    const e = executor();
+    e.on(['touch', '/tmp/pwned'], {});
+    const r = await dmctl(['apply', '/plans/p.json', '--yes'], { executor: e, files });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe('dmctl: error: /plans/p.json does not hold what dmctl plans for this host now: step 2 ("Create volume group docker") differs in its action: review a new plan (--dry-run, or --out)\n');
+    expect(ran(e)).toEqual([]);
+    expect(e.commands).not.toContain('touch /tmp/pwned');
+  });
+
+  it('a step added at the end with the digest recomputed is refused too', async () => {
+    const files = newFiles();
+    await dmctl(['init-direct', '/dev/loop0', '--out', '/plans/p.json'], { executor: executor(), files });
+    const saved = readPlanFile(files.files.get('/plans/p.json')!, 'p.json');
+    const extra = { ...saved.plan.steps[0]!, id: 'extra', title: 'Extra', action: { kind: 'exec' as const, argv: ['touch', '/tmp/pwned'] } };
+    files.files.set('/plans/p.json', formatPlanFile(makePlanFile({ ...saved.plan, steps: [...saved.plan.steps, extra] }, saved.request, saved.probed)));
+    const r = await dmctl(['apply', '/plans/p.json', '--yes'], { executor: executor(), files });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^dmctl: error: \/plans\/p\.json does not hold what dmctl plans for this host now: step \d+ \("Extra"\) is not in what dmctl plans now/);
+  });
+
   it('refuses a tampered file before probing anything', async () => {
     const files = newFiles();
     await dmctl(['init-direct', '/dev/loop0', '--out', '/plans/p.json'], { executor: executor(), files });
@@ -162,6 +191,58 @@ describe('journal and --resume', () => {
     const again = await dmctl(['apply', '--resume', '--yes'], { executor: executor(), files });
     expect(again.code).toBe(3);
     expect(again.stderr).toMatch(/no failed or interrupted apply to resume/);
+  });
+});
+
+describe('journals fail closed', () => {
+  const path = '/var/lib/dmctl/journal/2026-11-27T12-00-00-000Z-init-direct.json';
+  async function failedApply() {
+    const files = newFiles();
+    await dmctl(['init-direct', '/dev/loop0', '--yes'], { executor: executor({ fail: 'lvconvert' }), files });
+    return { files, journal: files.files.get(path)! };
+  }
+
+  for (const [what, cut, message] of [
+    ['empty', () => '', 'is empty, so where the apply stopped is unknown'],
+    ['truncated', (j: string) => j.slice(0, j.length / 2), 'is cut short (not complete JSON), so where the apply stopped is unknown'],
+    ['not a journal', () => '{"formatVersion":1}\n', 'is not a valid dmctl journal ('],
+  ] as const) {
+    it(`an ${what} journal: a one-line refusal naming it and the fix, nothing run`, async () => {
+      const { files, journal } = await failedApply();
+      files.files.set(path, cut(journal));
+      const e = executor();
+      const r = await dmctl(['apply', '--resume', '--yes'], { executor: e, files });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain(`dmctl: error: ${path} ${message}`);
+      expect(r.stderr).toMatch(/re-run the original dmctl command instead \(it re-plans from the host and does only what is still missing\)/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(e.calls).toEqual([]);
+    });
+  }
+
+  it('a journal whose step records do not match its plan is refused', async () => {
+    const { files, journal } = await failedApply();
+    const j = JSON.parse(journal);
+    j.steps = j.steps.slice(0, 3);
+    files.files.set(path, JSON.stringify(j));
+    const r = await dmctl(['apply', '--resume', '--yes'], { executor: executor(), files });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/is not a valid dmctl journal \(its step records do not match its plan\)/);
+  });
+
+  it('a journal cut short after every step finished: nothing to resume, exit 0, nothing re-run', async () => {
+    const { files, journal } = await failedApply();
+    const j = JSON.parse(journal);
+    // Killed after its last step was recorded done, before it wrote "done" itself; its process is gone.
+    j.status = 'running';
+    j.pid = 99999;
+    j.steps = j.steps.map((s: { id: string }) => ({ id: s.id, status: 'done' }));
+    files.files.set(path, JSON.stringify(j));
+    const e = executor();
+    const r = await dmctl(['apply', '--resume', '--yes'], { executor: e, files });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`nothing to resume: every step of ${path} finished\n`);
+    expect(ran(e)).toEqual([]);
   });
 });
 
