@@ -99,6 +99,8 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
     .option('--meta-crit <pct>', 'with --check: metadata use that is critical', '90')
     .option('--prometheus [file]', 'node_exporter textfile metrics, to stdout or atomically to FILE')
     .option('--watch [seconds]', 'redraw every SECONDS (default 2) until Ctrl-C')
+    .option('--devices', 'list each pool\'s thin devices, largest first, with their owner (Docker container, image layer…)')
+    .option('--pool <name>', 'with --devices: only this pool (VG/LV or dm name)')
     .action(lazy(run, ctx, async () => (await import('./status.js')).runStatus));
 
   const apply = new Command('apply')

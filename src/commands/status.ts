@@ -23,8 +23,17 @@ const StatusOptionsSchema = z
     metaCrit: z._default(intArg('--meta-crit', 1, 100), defaultThresholds.metaCrit),
     prometheus: z.optional(z.union([z.literal(true), z.string().check(z.startsWith('/', '--prometheus FILE must be an absolute path'))])),
     watch: z.optional(z.union([z.literal(true), intArg('--watch', 1, 3600)])),
+    devices: z._default(z.boolean(), false),
+    pool: z.optional(z.string().check(z.minLength(1, 'name a pool as `dmctl status` lists it'))),
   })
-  .check(z.refine((o) => o.warn <= o.crit && o.metaWarn <= o.metaCrit, { message: 'a warning threshold must not be above its critical one', path: ['warn'] }));
+  .check(
+    z.refine((o) => o.warn <= o.crit && o.metaWarn <= o.metaCrit, { message: 'a warning threshold must not be above its critical one', path: ['warn'] }),
+    z.refine((o) => o.pool === undefined || o.devices, { message: 'only with --devices (it picks the pool whose devices are listed)', path: ['pool'] }),
+    z.refine((o) => !o.devices || (!o.check && o.prometheus === undefined && o.watch === undefined), {
+      message: 'not with --check, --prometheus or --watch (it reads a metadata snapshot of each pool: run it on its own)',
+      path: ['devices'],
+    }),
+  );
 
 export async function runStatus(global: GlobalOptions, cmd: Command, c: CliContext): Promise<number> {
   const o = StatusOptionsSchema.parse(cmd.opts());
@@ -34,6 +43,10 @@ export async function runStatus(global: GlobalOptions, cmd: Command, c: CliConte
     c.statusProbe = undefined;
     return early ?? probeStatus(c);
   };
+  if (o.devices) {
+    const { runStatusDevices } = await import('./status-devices.js');
+    return runStatusDevices(global, o.pool, c, await probe());
+  }
   if (o.check) {
     // Plugin conventions: a failed probe is UNKNOWN (3), on stdout, in one line.
     try {

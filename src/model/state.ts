@@ -5,6 +5,7 @@
 import type { BlockDevice, Signature } from '../system/blockdev.js';
 import type { ThinPoolFailedStatus, ThinPoolStatus, ThinPoolTable } from '../system/dmsetup.js';
 import type { EngineVersion } from '../system/docker.js';
+import type { DockerContainer, DockerDevice, DockerLayer } from '../system/docker-devices.js';
 import type { LoopDevice } from '../system/losetup.js';
 import type { LogicalVolume, LvmThinConfig, PhysicalVolume, VolumeGroup } from '../system/lvm.js';
 import type { UnitState } from '../system/systemd.js';
@@ -168,6 +169,35 @@ export interface StatusState {
   /** The consumers' configs (undefined when absent): which pool each uses, and its settings. */
   daemonJson?: string | undefined;
   containerdConfig?: string | undefined;
+}
+
+/** A thin-pool target as `status --devices` reads it: the device to message and its metadata device. */
+export interface DevicesPoolState {
+  /** dm name of the device with the thin-pool target (`VG-POOL-tpool` when LVM has thin LVs in it). */
+  kernelName: string;
+  table: ThinPoolTable;
+  /**
+   * The table's metadata device as a path thin_ls opens (`/dev/mapper/NAME` when it is a dm device with
+   * a node there, else `/dev/<kernel name>`), and its dm name; undefined when /sys does not know it.
+   */
+  metadataDevice: { path: string; dmName: string | undefined } | undefined;
+}
+
+/** What Docker's devicemapper driver recorded under its data root (undefined parts: not there). */
+export interface DockerDevicesState {
+  dataRoot: string;
+  devices: DockerDevice[];
+  containers: DockerContainer[];
+  layers: DockerLayer[];
+}
+
+/** `status --devices`: the pools' targets and who owns their thin devices. */
+export interface DevicesState {
+  pools: DevicesPoolState[];
+  /** Required programs not found on PATH (thin_ls). */
+  missingTools: string[];
+  /** undefined when Docker has no devicemapper metadata on this host. */
+  docker: DockerDevicesState | undefined;
 }
 
 /** Fields that change while a pool is in use: left out of a plan's basis so it stays valid. */

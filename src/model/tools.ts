@@ -8,11 +8,13 @@ export const extendTools = ['lvm', 'wipefs', 'lsblk'] as const;
 export const initLoopTools = ['losetup', 'dmsetup', 'truncate', 'dd'] as const;
 export const resizeLoopTools = ['losetup', 'dmsetup', 'truncate'] as const;
 export const reactivateLoopTools = ['losetup', 'dmsetup'] as const;
+export const devicesTools = ['dmsetup', 'thin_ls'] as const;
 
 /** The Debian/RHEL package that ships each tool dmctl runs. */
 const packageOf: Record<string, string> = {
   lvm: 'lvm2',
   thin_check: 'thin-provisioning-tools (pools cannot activate without thin_check)',
+  thin_ls: 'thin-provisioning-tools',
   dmsetup: 'dmsetup (device-mapper on RHEL)',
   losetup: 'util-linux',
   wipefs: 'util-linux',

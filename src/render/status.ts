@@ -19,13 +19,13 @@ function autoextendCell(p: PoolReport): string {
   return ae.enabled ? `${ae.threshold}% +${ae.percent}%` : `off (${ae.threshold})`;
 }
 
-interface Cell {
+export interface Cell {
   text: string;
   color?: (s: string) => string;
 }
 
 /** Columns padded to their widest cell; colour is applied after padding so it never skews widths. */
-function table(header: string[], rows: Cell[][], style: ChalkInstance): string[] {
+export function table(header: string[], rows: Cell[][], style: ChalkInstance): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.text.length)));
   const line = (cells: Cell[]) =>
     cells

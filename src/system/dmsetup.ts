@@ -160,3 +160,20 @@ export function dmsetupTableArgv(name: string): Argv {
 export function dmsetupStatusArgv(name: string): Argv {
   return ['dmsetup', 'status', name];
 }
+
+/**
+ * The held metadata root of a thin-pool status line (the field after data used/total): the metadata
+ * block of a snapshot reserved with `reserve_metadata_snap`, or undefined when none is held (`-`).
+ */
+export function parseHeldMetadataRoot(line: string): number | undefined {
+  const f = line.trim().split(/\s+/);
+  if (f[2] !== 'thin-pool') throw new Error(`not a thin-pool status: ${line.trim()}`);
+  if (f[3] === 'Fail' || f[3] === 'Error') throw new Error(`the pool reports ${f[3]}`);
+  if (f[6] === '-') return undefined;
+  return int(f[6], 'held metadata root');
+}
+
+/** One pool's held metadata root (`dmsetup status POOL`). */
+export function heldMetadataRootQuery(pool: string): Query<number | undefined> {
+  return { argv: dmsetupStatusArgv(pool), parse: parseHeldMetadataRoot };
+}

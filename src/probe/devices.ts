@@ -1,0 +1,113 @@
+/**
+ * The probe `status --devices` adds to status's own: every thin-pool target's table (its metadata
+ * device), the metadata device's path (from /sys, so it works without udev), and what Docker's
+ * devicemapper driver recorded about its devices. Reads only; the metadata snapshot thin_ls needs is
+ * taken and released by run/thin-usage.ts.
+ */
+import { ProbeError } from '../errors.js';
+import { thinPoolTablesQuery } from '../system/dmsetup.js';
+import {
+  dockerContainersDir,
+  dockerDeviceMetadataDir,
+  dockerLayersDir,
+  dockerMountsDir,
+  dockerNonDeviceFiles,
+  parseContainerConfig,
+  parseDockerDevice,
+  type DockerContainer,
+  type DockerDevice,
+  type DockerLayer,
+} from '../system/docker-devices.js';
+import { defaultDockerRoot, parseDaemonJson } from '../system/docker.js';
+import { runQuery } from '../system/exec.js';
+import type { DevicesPoolState, DevicesState, DockerDevicesState } from '../model/state.js';
+import { devicesTools } from '../model/tools.js';
+import { missingTools } from './probe.js';
+import type { ProbeContext } from './status.js';
+
+export async function probeDevices(ctx: ProbeContext, daemonJson: string | undefined, deviceMapperLoaded: boolean): Promise<DevicesState> {
+  const [missing, tables, docker] = await Promise.all([
+    missingTools(ctx, devicesTools),
+    deviceMapperLoaded ? runQuery(ctx.executor, thinPoolTablesQuery()) : [],
+    probeDockerDevices(ctx, dockerDataRoot(daemonJson)),
+  ]);
+  const pools = await Promise.all(
+    tables.map(async ({ name, table }): Promise<DevicesPoolState> => ({ kernelName: name, table, metadataDevice: await deviceOf(ctx, table.metadataDevice) })),
+  );
+  return { pools, missingTools: missing, docker };
+}
+
+/** `data-root` from daemon.json, else Docker's default. */
+function dockerDataRoot(daemonJson: string | undefined): string {
+  if (daemonJson === undefined) return defaultDockerRoot;
+  try {
+    const root = parseDaemonJson(daemonJson)['data-root'];
+    return typeof root === 'string' && root.startsWith('/') ? root.replace(/\/+$/, '') : defaultDockerRoot;
+  } catch {
+    return defaultDockerRoot; // status reports an invalid daemon.json; Docker would not start on it
+  }
+}
+
+/**
+ * A table's device (`254:0`, as the kernel prints it) as a path: its kernel name from
+ * /sys/dev/block/MAJ:MIN/uevent (devtmpfs makes /dev/<name>), and, for a dm device, its dm name.
+ */
+async function deviceOf(ctx: ProbeContext, device: string): Promise<DevicesPoolState['metadataDevice']> {
+  if (device.startsWith('/')) return { path: device, dmName: undefined };
+  const sys = `/sys/dev/block/${device}`;
+  const uevent = await ctx.files.readText(`${sys}/uevent`);
+  const kernelName = /^DEVNAME=(.+)$/m.exec(uevent ?? '')?.[1];
+  if (kernelName === undefined) return undefined;
+  const dmName = (await ctx.files.readText(`${sys}/dm/name`))?.trim() || undefined;
+  const mapper = dmName === undefined ? undefined : `/dev/mapper/${dmName}`;
+  return { path: mapper !== undefined && (await ctx.files.exists(mapper)) ? mapper : `/dev/${kernelName}`, dmName };
+}
+
+/** Docker's device records and the containers and layers they belong to; undefined without devicemapper metadata. */
+async function probeDockerDevices(ctx: ProbeContext, dataRoot: string): Promise<DockerDevicesState | undefined> {
+  const metadataDir = dockerDeviceMetadataDir(dataRoot);
+  const names = await ctx.files.listDir(metadataDir);
+  if (names === undefined) return undefined;
+  const read = async (file: string) => ctx.files.readText(file);
+  const parsed = <T>(file: string, text: string, parse: (t: string) => T): T => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw new ProbeError(`cannot probe the host: ${file} is not what Docker's devicemapper driver writes (${(error as Error).message.split('\n')[0]})`);
+    }
+  };
+  const deviceFiles = names.filter((n) => !dockerNonDeviceFiles.has(n) && !n.startsWith('.')).sort();
+  const devices = (
+    await Promise.all(
+      deviceFiles.map(async (hash): Promise<DockerDevice | undefined> => {
+        const file = `${metadataDir}/${hash}`;
+        const text = await read(file);
+        return text === undefined ? undefined : parsed(file, text, (t) => parseDockerDevice(hash, t));
+      }),
+    )
+  ).filter((d): d is DockerDevice => d !== undefined);
+  const mountsDir = dockerMountsDir(dataRoot);
+  const containerIds = ((await ctx.files.listDir(mountsDir)) ?? []).sort();
+  const containers = await Promise.all(
+    containerIds.map(async (id): Promise<DockerContainer> => {
+      const [mountId, initId, config] = await Promise.all([
+        read(`${mountsDir}/${id}/mount-id`),
+        read(`${mountsDir}/${id}/init-id`),
+        read(`${dockerContainersDir(dataRoot)}/${id}/config.v2.json`),
+      ]);
+      const configFile = `${dockerContainersDir(dataRoot)}/${id}/config.v2.json`;
+      return { id, ...parsed(configFile, config ?? '', () => parseContainerConfig(config)), mountId: mountId?.trim(), initId: initId?.trim() };
+    }),
+  );
+  const layersDir = dockerLayersDir(dataRoot);
+  const chainIds = ((await ctx.files.listDir(layersDir)) ?? []).sort();
+  const layers = (
+    await Promise.all(
+      chainIds.map(async (chain): Promise<DockerLayer | undefined> => {
+        const cacheId = (await read(`${layersDir}/${chain}/cache-id`))?.trim();
+        return cacheId === undefined ? undefined : { chainId: `sha256:${chain}`, cacheId };
+      }),
+    )
+  ).filter((l): l is DockerLayer => l !== undefined);
+  return { dataRoot, devices, containers, layers };
+}
