@@ -15,7 +15,7 @@ import type { CliContext, GlobalOptions } from './context.js';
 
 export async function runStatusDevices(global: GlobalOptions, pool: string | undefined, c: CliContext, state: StatusState): Promise<number> {
   const status = buildStatus(state);
-  const devices = await probeDevices(c, state.daemonJson, state.deviceMapperLoaded);
+  const devices = await probeDevices(c, { daemonJson: state.daemonJson, containerdConfig: state.containerdConfig }, state.deviceMapperLoaded);
   const { targets, skipped } = devicesTargets(status, devices, { pool });
   const reads = [];
   // One pool at a time: each holds its metadata snapshot only while its thin_ls runs.

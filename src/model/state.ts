@@ -5,6 +5,7 @@
 import type { BlockDevice, Signature } from '../system/blockdev.js';
 import type { ThinPoolFailedStatus, ThinPoolStatus, ThinPoolTable } from '../system/dmsetup.js';
 import type { EngineVersion } from '../system/docker.js';
+import type { ContainerdDevice, ContainerdSnapshot } from '../system/containerd-devices.js';
 import type { DockerContainer, DockerDevice, DockerLayer } from '../system/docker-devices.js';
 import type { LoopDevice } from '../system/losetup.js';
 import type { LogicalVolume, LvmThinConfig, PhysicalVolume, VolumeGroup } from '../system/lvm.js';
@@ -191,6 +192,15 @@ export interface DockerDevicesState {
   layers: DockerLayer[];
 }
 
+/** What containerd's devmapper snapshotter recorded (its pool's devices and its snapshots). */
+export interface ContainerdDevicesState {
+  /** `pool_name` from config.toml: the dm name of the pool these devices are in. */
+  poolName: string;
+  rootPath: string;
+  devices: ContainerdDevice[];
+  snapshots: ContainerdSnapshot[];
+}
+
 /** `status --devices`: the pools' targets and who owns their thin devices. */
 export interface DevicesState {
   pools: DevicesPoolState[];
@@ -198,6 +208,8 @@ export interface DevicesState {
   missingTools: string[];
   /** undefined when Docker has no devicemapper metadata on this host. */
   docker: DockerDevicesState | undefined;
+  /** undefined when config.toml names no devmapper pool, or its files are not there. */
+  containerd?: ContainerdDevicesState | undefined;
 }
 
 /** Fields that change while a pool is in use: left out of a plan's basis so it stays valid. */

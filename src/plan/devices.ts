@@ -3,7 +3,8 @@
  * read in run/thin-usage.ts: `devicesTargets` picks the pools to read (and refuses what cannot be
  * read), `buildDevicesReport` joins thin_ls's rows with what the consumers recorded and ranks them.
  */
-import type { DevicesPoolState, DevicesState, DockerDevicesState } from '../model/state.js';
+import type { ContainerdDevicesState, DevicesPoolState, DevicesState, DockerDevicesState } from '../model/state.js';
+import type { SnapshotKind } from '../system/containerd-devices.js';
 import { missingToolProblem } from '../model/tools.js';
 import type { ThinDeviceUsage } from '../system/thin-ls.js';
 import type { PoolReport, StatusReport, Usage } from './status.js';
@@ -21,6 +22,10 @@ export type DeviceOwner =
   | { kind: 'docker-base' }
   /** Docker records the device but no container or image layer uses it (`deleted`: deletion pending). */
   | { kind: 'docker-device'; hash: string; deleted: boolean }
+  /** A containerd devmapper snapshot: `active` is a container's writable layer, `committed` an image layer. */
+  | { kind: 'containerd-snapshot'; namespace: string; key: string; snapshotKind: SnapshotKind; deviceName: string }
+  /** containerd records the device but no snapshot uses it (e.g. left over from a failed removal). */
+  | { kind: 'containerd-device'; deviceName: string }
   | { kind: 'unknown' };
 
 export interface DeviceRow extends ThinDeviceUsage {
@@ -98,7 +103,8 @@ export function buildDevicesReport(
 ): DevicesReport {
   const pools = reads.map(({ target, usage }): PoolDevices => {
     const docker = target.pool.consumers.some((c) => c.kind === 'docker') ? state.docker : undefined;
-    const owners = dockerOwners(docker);
+    const containerd = state.containerd?.poolName === target.pool.dmName ? state.containerd : undefined;
+    const owners = new Map([...dockerOwners(docker), ...containerdOwners(containerd)]);
     const devices = usage
       .map((u): DeviceRow => {
         const owner = owners.get(u.deviceId) ?? { kind: 'unknown' };
@@ -141,6 +147,21 @@ export function dockerOwners(docker: DockerDevicesState | undefined): Map<number
   return owners;
 }
 
+/** containerd's device ids → owners: device name `<pool>-snap-<N>` → the snapshot whose id is N. */
+export function containerdOwners(containerd: ContainerdDevicesState | undefined): Map<number, DeviceOwner> {
+  const owners = new Map<number, DeviceOwner>();
+  if (!containerd) return owners;
+  const byName = new Map(containerd.snapshots.map((s) => [`${containerd.poolName}-snap-${s.id}`, s]));
+  for (const d of containerd.devices) {
+    const s = byName.get(d.name);
+    owners.set(
+      d.deviceId,
+      s ? { kind: 'containerd-snapshot', namespace: s.namespace, key: s.key, snapshotKind: s.kind, deviceName: d.name } : { kind: 'containerd-device', deviceName: d.name },
+    );
+  }
+  return owners;
+}
+
 const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
 export function ownerText(owner: DeviceOwner): string {
@@ -156,6 +177,13 @@ export function ownerText(owner: DeviceOwner): string {
       return 'Docker base device';
     case 'docker-device':
       return `Docker device ${short(owner.hash)}${owner.deleted ? ' (deleted, removal pending)' : ' (no container or image uses it)'}`;
+    case 'containerd-snapshot': {
+      const what = owner.snapshotKind === 'committed' ? 'containerd image layer' : owner.snapshotKind === 'view' ? 'containerd view snapshot' : 'containerd snapshot';
+      const key = owner.snapshotKind === 'committed' ? short(owner.key) : owner.key;
+      return `${what} ${key} (${[owner.snapshotKind === 'active' ? 'active' : undefined, `namespace ${owner.namespace}`, owner.deviceName].filter(Boolean).join(', ')})`;
+    }
+    case 'containerd-device':
+      return `containerd device ${owner.deviceName} (no snapshot uses it)`;
     case 'unknown':
       return 'not recorded by Docker or containerd';
   }

@@ -18,23 +18,36 @@ import {
   type DockerDevice,
   type DockerLayer,
 } from '../system/docker-devices.js';
+import { containerdDevmapperRoot, containerdPoolUse } from '../system/containerd.js';
+import {
+  defaultDevmapperRoot,
+  devmapperMetastorePath,
+  devmapperPoolDbPath,
+  parseDevmapperMetastore,
+  parseDevmapperPoolDb,
+} from '../system/containerd-devices.js';
 import { defaultDockerRoot, parseDaemonJson } from '../system/docker.js';
 import { runQuery } from '../system/exec.js';
-import type { DevicesPoolState, DevicesState, DockerDevicesState } from '../model/state.js';
+import type { ContainerdDevicesState, DevicesPoolState, DevicesState, DockerDevicesState } from '../model/state.js';
 import { devicesTools } from '../model/tools.js';
 import { missingTools } from './probe.js';
 import type { ProbeContext } from './status.js';
 
-export async function probeDevices(ctx: ProbeContext, daemonJson: string | undefined, deviceMapperLoaded: boolean): Promise<DevicesState> {
-  const [missing, tables, docker] = await Promise.all([
+export async function probeDevices(
+  ctx: ProbeContext,
+  configs: { daemonJson: string | undefined; containerdConfig: string | undefined },
+  deviceMapperLoaded: boolean,
+): Promise<DevicesState> {
+  const [missing, tables, docker, containerd] = await Promise.all([
     missingTools(ctx, devicesTools),
     deviceMapperLoaded ? runQuery(ctx.executor, thinPoolTablesQuery()) : [],
-    probeDockerDevices(ctx, dockerDataRoot(daemonJson)),
+    probeDockerDevices(ctx, dockerDataRoot(configs.daemonJson)),
+    probeContainerdDevices(ctx, configs.containerdConfig),
   ]);
   const pools = await Promise.all(
     tables.map(async ({ name, table }): Promise<DevicesPoolState> => ({ kernelName: name, table, metadataDevice: await deviceOf(ctx, table.metadataDevice) })),
   );
-  return { pools, missingTools: missing, docker };
+  return { pools, missingTools: missing, docker, containerd };
 }
 
 /** `data-root` from daemon.json, else Docker's default. */
@@ -69,13 +82,7 @@ async function probeDockerDevices(ctx: ProbeContext, dataRoot: string): Promise<
   const names = await ctx.files.listDir(metadataDir);
   if (names === undefined) return undefined;
   const read = async (file: string) => ctx.files.readText(file);
-  const parsed = <T>(file: string, text: string, parse: (t: string) => T): T => {
-    try {
-      return parse(text);
-    } catch (error) {
-      throw new ProbeError(`cannot probe the host: ${file} is not what Docker's devicemapper driver writes (${(error as Error).message.split('\n')[0]})`);
-    }
-  };
+  const parsed = <T>(file: string, text: string, parse: (t: string) => T): T => parsedAs("Docker's devicemapper driver", file, text, parse);
   const deviceFiles = names.filter((n) => !dockerNonDeviceFiles.has(n) && !n.startsWith('.')).sort();
   const devices = (
     await Promise.all(
@@ -110,4 +117,38 @@ async function probeDockerDevices(ctx: ProbeContext, dataRoot: string): Promise<
     )
   ).filter((l): l is DockerLayer => l !== undefined);
   return { dataRoot, devices, containers, layers };
+}
+
+function parsedAs<I, T>(writer: string, file: string, input: I, parse: (i: I) => T): T {
+  try {
+    return parse(input);
+  } catch (error) {
+    throw new ProbeError(`cannot probe the host: ${file} is not what ${writer} writes (${(error as Error).message.split('\n')[0]})`);
+  }
+}
+
+/**
+ * The devmapper snapshotter's two bolt files, read as bytes (containerd holds them open and locked
+ * while it runs; the lock is advisory). Undefined when config.toml names no devmapper pool or the
+ * pool's file is not there (containerd has not used the pool yet).
+ */
+async function probeContainerdDevices(ctx: ProbeContext, config: string | undefined): Promise<ContainerdDevicesState | undefined> {
+  const use = config === undefined ? undefined : containerdPoolUse(config);
+  if (!use) return undefined;
+  const rootPath = containerdDevmapperRoot(config!) ?? defaultDevmapperRoot;
+  const bytesOf = async (file: string) => {
+    const size = await ctx.files.fileSize(file);
+    return size === undefined ? undefined : ctx.files.readBytes(file, 0, size);
+  };
+  const poolDb = devmapperPoolDbPath(rootPath, use.poolName);
+  const metastore = devmapperMetastorePath(rootPath);
+  const [poolBytes, storeBytes] = await Promise.all([bytesOf(poolDb), bytesOf(metastore)]);
+  if (poolBytes === undefined) return undefined;
+  const writer = "containerd's devmapper snapshotter";
+  return {
+    poolName: use.poolName,
+    rootPath,
+    devices: parsedAs(writer, poolDb, poolBytes, parseDevmapperPoolDb),
+    snapshots: storeBytes === undefined ? [] : parsedAs(writer, metastore, storeBytes, parseDevmapperMetastore),
+  };
 }

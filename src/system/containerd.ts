@@ -117,3 +117,15 @@ function devmapperSectionOf(parsed: Record<string, unknown>): { version: number;
   const plugins = (parsed.plugins ?? {}) as Record<string, unknown>;
   return { version, section: plugins[version >= 2 ? devmapperPlugin : 'devmapper'] as Record<string, unknown> | undefined };
 }
+
+/** The devmapper snapshotter's `root_path` (undefined when config.toml sets none, or is not valid TOML). */
+export function containerdDevmapperRoot(configText: string): string | undefined {
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseToml(configText) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const root = devmapperSectionOf(parsed).section?.root_path;
+  return typeof root === 'string' && root !== '' ? root : undefined;
+}
