@@ -6,7 +6,7 @@ import type { BlockDevice, Signature } from '../system/blockdev.js';
 import type { ThinPoolFailedStatus, ThinPoolStatus, ThinPoolTable } from '../system/dmsetup.js';
 import type { EngineVersion } from '../system/docker.js';
 import type { ContainerdDevice, ContainerdSnapshot } from '../system/containerd-devices.js';
-import type { DockerContainer, DockerDevice, DockerLayer } from '../system/docker-devices.js';
+import type { DockerContainer, DockerDevice, DockerImage, DockerLayer } from '../system/docker-devices.js';
 import type { LoopDevice } from '../system/losetup.js';
 import type { LogicalVolume, LvmThinConfig, PhysicalVolume, VolumeGroup } from '../system/lvm.js';
 import type { UnitState } from '../system/systemd.js';
@@ -190,6 +190,8 @@ export interface DockerDevicesState {
   devices: DockerDevice[];
   containers: DockerContainer[];
   layers: DockerLayer[];
+  /** Tagged images and their layers' chain ids (to name the images an image layer belongs to). */
+  images?: DockerImage[];
 }
 
 /** What containerd's devmapper snapshotter recorded (its pool's devices and its snapshots). */

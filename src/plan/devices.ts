@@ -18,7 +18,8 @@ export interface DevicesOptions {
 /** What a thin device belongs to, as far as its consumer recorded it. */
 export type DeviceOwner =
   | { kind: 'docker-container'; containerId: string; name: string | undefined; image: string | undefined; layer: 'writable' | 'init' }
-  | { kind: 'docker-image-layer'; chainId: string }
+  /** `images`: the tagged images that have this layer. */
+  | { kind: 'docker-image-layer'; chainId: string; images: string[] }
   | { kind: 'docker-base' }
   /** Docker records the device but no container or image layer uses it (`deleted`: deletion pending). */
   | { kind: 'docker-device'; hash: string; deleted: boolean }
@@ -139,7 +140,10 @@ export function dockerOwners(docker: DockerDevicesState | undefined): Map<number
     if (c.mountId) byHash.set(c.mountId, { ...base, layer: 'writable' });
     if (c.initId) byHash.set(c.initId, { ...base, layer: 'init' });
   }
-  for (const l of docker.layers) byHash.set(l.cacheId, { kind: 'docker-image-layer', chainId: l.chainId });
+  for (const l of docker.layers) {
+    const images = (docker.images ?? []).filter((i) => i.chainIds.includes(l.chainId)).flatMap((i) => i.names);
+    byHash.set(l.cacheId, { kind: 'docker-image-layer', chainId: l.chainId, images: [...new Set(images)].sort() });
+  }
   for (const d of docker.devices) {
     const owner: DeviceOwner = d.hash === 'base' ? { kind: 'docker-base' } : (byHash.get(d.hash) ?? { kind: 'docker-device', hash: d.hash, deleted: d.deleted });
     owners.set(d.deviceId, owner);
@@ -172,7 +176,7 @@ export function ownerText(owner: DeviceOwner): string {
       return `${what} ${owner.name ?? short(owner.containerId)} (${details})`;
     }
     case 'docker-image-layer':
-      return `Docker image layer ${short(owner.chainId)}`;
+      return `Docker image layer ${short(owner.chainId)}${owner.images.length > 0 ? ` (${owner.images.join(', ')})` : ''}`;
     case 'docker-base':
       return 'Docker base device';
     case 'docker-device':

@@ -6,7 +6,14 @@
  */
 import { ProbeError } from '../errors.js';
 import { thinPoolTablesQuery } from '../system/dmsetup.js';
+import { createHash } from 'node:crypto';
 import {
+  chainIdsOf,
+  dockerImageConfigPath,
+  dockerRepositoriesPath,
+  parseImageDiffIds,
+  parseRepositories,
+  type DockerImage,
   dockerContainersDir,
   dockerDeviceMetadataDir,
   dockerLayersDir,
@@ -116,7 +123,23 @@ async function probeDockerDevices(ctx: ProbeContext, dataRoot: string): Promise<
       }),
     )
   ).filter((l): l is DockerLayer => l !== undefined);
-  return { dataRoot, devices, containers, layers };
+  return { dataRoot, devices, containers, layers, images: await probeDockerImages(ctx, dataRoot) };
+}
+
+/** Tagged images (repositories.json) and the chain ids of their layers (from their configs' diff ids). */
+async function probeDockerImages(ctx: ProbeContext, dataRoot: string): Promise<DockerImage[]> {
+  const repositoriesFile = dockerRepositoriesPath(dataRoot);
+  const text = await ctx.files.readText(repositoriesFile);
+  const names = parsedAs("Docker's image store", repositoriesFile, text, parseRepositories);
+  const sha256 = (t: string) => createHash('sha256').update(t).digest('hex');
+  const images = await Promise.all(
+    [...names].map(async ([id, tags]): Promise<DockerImage | undefined> => {
+      const file = dockerImageConfigPath(dataRoot, id);
+      const config = await ctx.files.readText(file);
+      return config === undefined ? undefined : { id, names: tags.sort(), chainIds: chainIdsOf(parsedAs("Docker's image store", file, config, parseImageDiffIds), sha256) };
+    }),
+  );
+  return images.filter((i): i is DockerImage => i !== undefined);
 }
 
 function parsedAs<I, T>(writer: string, file: string, input: I, parse: (i: I) => T): T {

@@ -71,3 +71,42 @@ export interface DockerLayer {
   chainId: string;
   cacheId: string;
 }
+
+export const dockerRepositoriesPath = (dataRoot: string) => `${dataRoot}/image/devicemapper/repositories.json`;
+export const dockerImageConfigPath = (dataRoot: string, imageId: string) =>
+  `${dataRoot}/image/devicemapper/imagedb/content/sha256/${imageId.replace(/^sha256:/, '')}`;
+
+const RepositoriesSchema = z.object({ Repositories: z.optional(z.record(z.string(), z.record(z.string(), z.string()))) });
+
+/** `repositories.json` → image id → its names (`tiny:1`, `repo@sha256:…`). */
+export function parseRepositories(text: string | undefined): Map<string, string[]> {
+  const images = new Map<string, string[]>();
+  if (text === undefined) return images;
+  for (const refs of Object.values(RepositoriesSchema.parse(JSON.parse(text)).Repositories ?? {})) {
+    for (const [name, id] of Object.entries(refs)) images.set(id, [...(images.get(id) ?? []), name]);
+  }
+  return images;
+}
+
+const ImageConfigSchema = z.object({ rootfs: z.object({ diff_ids: z.array(z.string()) }) });
+
+/** An image's layer diff ids, bottom first (`imagedb/content/sha256/<id>`). */
+export function parseImageDiffIds(text: string): string[] {
+  return ImageConfigSchema.parse(JSON.parse(text)).rootfs.diff_ids;
+}
+
+/**
+ * The chain ids of an image's layers (the layerdb directory names), from its diff ids: the first is
+ * its diff id, each next one `sha256(<previous chain id> + " " + <diff id>)` (moby layer.CreateChainID).
+ */
+export function chainIdsOf(diffIds: readonly string[], sha256: (text: string) => string): string[] {
+  const chain: string[] = [];
+  for (const diff of diffIds) chain.push(chain.length === 0 ? diff : `sha256:${sha256(`${chain[chain.length - 1]} ${diff}`)}`);
+  return chain;
+}
+
+export interface DockerImage {
+  id: string;
+  names: string[];
+  chainIds: string[];
+}

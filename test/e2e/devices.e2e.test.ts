@@ -131,6 +131,7 @@ kill %1 2>/dev/null
     expect(order.every((i) => i > 0), text.out).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(text.out).toMatch(/^docker\/thinpool: 8 thin devices · used /m);
+    expect(text.out).toMatch(/ Docker image layer [0-9a-f]{12} \(tiny:1\)$/m);
   });
 
   it('the metadata snapshot is released afterwards', async () => {

@@ -55,9 +55,9 @@ describe('dmctl status --devices', () => {
     const lines = r.stdout.split('\n');
     // Pools in status's order (ctd/thinpool first); docker/thinpool's block:
     lines.splice(0, lines.findIndex((l) => l.startsWith('docker/thinpool:')));
-    expect(lines[0]).toMatch(/^docker\/thinpool: 8 thin devices · used 324 MiB of 1.89 GiB \(16\.7%\) · /);
+    expect(lines[0]).toMatch(/^docker\/thinpool: 8 thin devices · used 322.5 MiB of 1.89 GiB \(16\.6%\) · /);
     expect(lines[1]).toMatch(/^ {2}DEV\s+EXCLUSIVE\s+MAPPED\s+OWNER$/);
-    expect(lines[2]).toMatch(new RegExp(`^ {2}6\\s+42\\.5 MiB\\s+277\\.5 MiB\\s+Docker container big \\(${ids.big!.slice(0, 12)}, tiny:1\\)$`));
+    expect(lines[2]).toMatch(new RegExp(`^ {2}6\\s+42 MiB\\s+277\\.5 MiB\\s+Docker container big \\(${ids.big!.slice(0, 12)}, tiny:1\\)$`));
     expect(r.stdout).toMatch(/^ctd\/thinpool: 3 thin devices/m);
     expect(r.stdout).toMatch(/containerd snapshot cbig \(active, namespace default, ctd-thinpool-snap-2\)/);
   });
@@ -69,7 +69,7 @@ describe('dmctl status --devices', () => {
     const report = JSON.parse(r.stdout);
     expect(report.formatVersion).toBe(1);
     expect(report.pools.map((p: { name: string }) => p.name)).toEqual(['docker/thinpool']);
-    expect(report.pools[0].devices[0]).toMatchObject({ deviceId: 6, exclusiveBytes: 44564480, owner: { kind: 'docker-container', name: 'big', layer: 'writable' } });
+    expect(report.pools[0].devices[0]).toMatchObject({ deviceId: 6, exclusiveBytes: 44040192, owner: { kind: 'docker-container', name: 'big', layer: 'writable' } });
     expect(h.executor.commands.filter((c) => c.includes('ctd-thinpool'))).toEqual([]);
   });
 

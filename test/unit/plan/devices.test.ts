@@ -109,14 +109,17 @@ describe('buildDevicesReport', () => {
     const writable = pool.devices.filter((d) => d.owner.kind === 'docker-container' && d.owner.layer === 'writable');
     expect(writable.map((d) => d.owner.kind === 'docker-container' && d.owner.name)).toEqual(['big', 'mid', 'small']);
     expect(writable.map((d) => d.owner.kind === 'docker-container' && d.owner.containerId)).toEqual([ids.big, ids.mid, ids.small]);
-    expect(pool.devices[0]).toMatchObject({ deviceId: 6, exclusiveBytes: 44564480, ownerText: `Docker container big (${ids.big!.slice(0, 12)}, tiny:1)` });
+    expect(pool.devices[0]).toMatchObject({ deviceId: 6, exclusiveBytes: 44040192, ownerText: `Docker container big (${ids.big!.slice(0, 12)}, tiny:1)` });
   });
 
   it('names every device of the pool: base, image layer, init layers', async () => {
     const pool = (await report()).pools[0]!;
     expect(pool.devices.filter((d) => d.owner.kind === 'unknown')).toEqual([]);
     expect(pool.devices.find((d) => d.deviceId === 1)?.owner).toEqual({ kind: 'docker-base' });
-    expect(pool.devices.find((d) => d.deviceId === 2)?.owner).toMatchObject({ kind: 'docker-image-layer' });
+    // The image layer is named by the image that has it (repositories.json, its config's diff ids → chain ids).
+    const layer = pool.devices.find((d) => d.deviceId === 2)!;
+    expect(layer.owner).toMatchObject({ kind: 'docker-image-layer', images: ['tiny:1'] });
+    expect(layer.ownerText).toMatch(/^Docker image layer [0-9a-f]{12} \(tiny:1\)$/);
     expect(pool.devices.filter((d) => d.owner.kind === 'docker-container' && d.owner.layer === 'init')).toHaveLength(3);
     expect(pool.exclusiveBytes).toBe(parseThinLs(capture('thin-ls')).reduce((s, r) => s + r.exclusiveBytes, 0));
   });

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { uvarint } from '../../../src/system/bolt.js';
 import { parseDevmapperMetastore, parseDevmapperPoolDb } from '../../../src/system/containerd-devices.js';
 import { heldMetadataRootQuery, parseHeldMetadataRoot, parseThinPoolStatus, thinPoolStatusesQuery } from '../../../src/system/dmsetup.js';
-import { parseContainerConfig, parseDockerDevice } from '../../../src/system/docker-devices.js';
+import { createHash } from 'node:crypto';
+import { chainIdsOf, parseContainerConfig, parseDockerDevice, parseImageDiffIds, parseRepositories } from '../../../src/system/docker-devices.js';
 import { parseThinLs, thinLsQuery } from '../../../src/system/thin-ls.js';
 import { capture, devicesTree } from '../../helpers/devices-host.js';
 
@@ -24,7 +25,7 @@ describe('thin_ls 0.9.0 under a metadata snapshot', () => {
   it('parses every device of the recorded pool (8: base, image layer, 3 containers with init layers)', () => {
     const rows = parseThinLs(capture('thin-ls'));
     expect(rows.map((r) => r.deviceId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(rows[5]).toEqual({ deviceId: 6, mappedBytes: 290979840, exclusiveBytes: 44564480, sharedBytes: 246415360 });
+    expect(rows[5]).toEqual({ deviceId: 6, mappedBytes: 290979840, exclusiveBytes: 44040192, sharedBytes: 246939648 });
     for (const r of rows) expect(r.mappedBytes).toBe(r.exclusiveBytes + r.sharedBytes);
   });
 
@@ -62,9 +63,9 @@ describe('the held metadata root in dmsetup status', () => {
   });
 
   it('is the snapshot block while held; the rest of the line parses as usual', () => {
-    expect(parseHeldMetadataRoot(capture('status-held'))).toBe(330);
+    expect(parseHeldMetadataRoot(capture('status-held'))).toBe(319);
     const [ctd, docker] = thinPoolStatusesQuery().parse(capture('status-target-held'));
-    expect(docker).toMatchObject({ name: 'docker-thinpool', status: { mode: 'rw', transactionId: 8, usedDataBlocks: 648 } });
+    expect(docker).toMatchObject({ name: 'docker-thinpool', status: { mode: 'rw', transactionId: 8, usedDataBlocks: 645 } });
     expect(ctd?.name).toBe('ctd-thinpool');
     expect(parseThinPoolStatus(capture('status-held'))).toEqual(parseThinPoolStatus(capture('status-released').replace('549/5120', '550/5120')));
   });
@@ -85,6 +86,25 @@ describe("Docker 20.10's devicemapper records", () => {
 
   it('the device-set files are not devices (the probe skips them by name)', () => {
     expect(() => parseDockerDevice('deviceset-metadata', files[`${meta}/deviceset-metadata`]!)).toThrow();
+  });
+
+  it("an image's names and its layers' chain ids: the layerdb directory of its (one) layer", () => {
+    const images = parseRepositories(files['/var/lib/docker/image/devicemapper/repositories.json']);
+    expect([...images.values()]).toEqual([['tiny:1']]);
+    const [id] = [...images.keys()];
+    const diffIds = parseImageDiffIds(files[`/var/lib/docker/image/devicemapper/imagedb/content/sha256/${id!.slice(7)}`]!);
+    const sha256 = (t: string) => createHash('sha256').update(t).digest('hex');
+    const layerDirs = Object.keys(files)
+      .filter((f) => f.includes('/layerdb/sha256/') && f.endsWith('/cache-id'))
+      .map((f) => `sha256:${f.split('/').at(-2)}`);
+    expect(chainIdsOf(diffIds, sha256)).toEqual(layerDirs);
+  });
+
+  it('chain ids of a layer stack: sha256 of "<parent chain id> <diff id>"', () => {
+    const seen: string[] = [];
+    const chain = chainIdsOf(['sha256:a', 'sha256:b', 'sha256:c'], (t) => (seen.push(t), `h${seen.length}`));
+    expect(chain).toEqual(['sha256:a', 'sha256:h1', 'sha256:h2']);
+    expect(seen).toEqual(['sha256:a sha256:b', 'sha256:h1 sha256:c']);
   });
 
   it('a container config: its name without the slash, its image', () => {
