@@ -1,28 +1,28 @@
 /**
  * The probe `status --devices` adds to status's own: every thin-pool target's table (its metadata
  * device), the metadata device's path (from /sys, so it works without udev), and what Docker's
- * devicemapper driver recorded about its devices. Reads only; the metadata snapshot thin_ls needs is
- * taken and released by run/thin-usage.ts.
+ * devicemapper driver and containerd's devmapper snapshotter recorded about their devices. Reads
+ * only; the metadata snapshot thin_ls needs is taken and released by run/thin-usage.ts.
  */
+import { createHash } from 'node:crypto';
 import { ProbeError } from '../errors.js';
 import { thinPoolTablesQuery } from '../system/dmsetup.js';
-import { createHash } from 'node:crypto';
 import {
   chainIdsOf,
-  dockerImageConfigPath,
-  dockerRepositoriesPath,
-  parseImageDiffIds,
-  parseRepositories,
-  type DockerImage,
   dockerContainersDir,
   dockerDeviceMetadataDir,
+  dockerImageConfigPath,
   dockerLayersDir,
   dockerMountsDir,
   dockerNonDeviceFiles,
+  dockerRepositoriesPath,
   parseContainerConfig,
   parseDockerDevice,
+  parseImageDiffIds,
+  parseRepositories,
   type DockerContainer,
   type DockerDevice,
+  type DockerImage,
   type DockerLayer,
 } from '../system/docker-devices.js';
 import { containerdDevmapperRoot, containerdPoolUse } from '../system/containerd.js';
