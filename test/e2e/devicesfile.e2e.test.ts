@@ -22,7 +22,7 @@ printf 'precious-data' | dd of=/dev/mapper/other-data bs=512 conv=sync status=no
 pvcreate -y /dev/ubdb >/dev/null && vgcreate filtered /dev/ubdb >/dev/null || echo "setup failed"
 rec devfile cat /etc/lvm/devices/system.devices
 # Then /dev/ubda leaves the devices file, as a disk moved from another host does, or one never added.
-lvm lvmdevices --deldev /dev/ubda
+lvm lvmdevices --yes --deldev /dev/ubda >/dev/null || echo "deldev failed"
 sed -i -e 's/^devices {/&\\n\\tglobal_filter = [ "r|^\\/dev\\/ubdb$|" ]/' /etc/lvm/lvm.conf
 rec pvs-plain pvs --noheadings -o pv_name,vg_name
 rec pvs-all pvs --devicesfile "" --noheadings -o pv_name,vg_name,pv_uuid
