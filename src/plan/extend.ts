@@ -15,7 +15,6 @@ import { newPvStart, pvExtents } from './pv-layout.js';
 import { checkStep, execStep, refuseIfAny } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
 
-
 export function selectThinPool(lvs: readonly LogicalVolume[], vg: string | undefined, pool: string | undefined): LogicalVolume {
   const pools = lvs.filter((l) => l.attr.isThinPool && (vg === undefined || l.vgName === vg) && (pool === undefined || l.name === pool));
   if (pools.length === 1) return pools[0]!;

@@ -39,3 +39,28 @@ describe('probeLvm and the devices file', () => {
     expect(e.commands.some((c) => c.startsWith('pvs'))).toBe(false);
   });
 });
+
+describe('probeExtend reads what sizes a new disk', () => {
+  it('lvm.conf\'s layout settings and the I/O hints of a disk that is no PV yet', async () => {
+    const { probeExtend } = await import('../../../src/probe/loop.js');
+    const { ioHintsQuery, lsblkQuery, wipefsListQuery } = await import('../../../src/system/blockdev.js');
+    const { pvLayoutConfigQuery } = await import('../../../src/system/lvm.js');
+    const { host } = await import('../../helpers/fixtures.js');
+    const e = new FakeExecutor()
+      .on(lvmVersionQuery().argv, { stdout: guest('lvm-version.txt') })
+      .on(pvsQuery({ allDevices: true }).argv, { stdout: guest('pvs-all-devices-pool.txt') })
+      .on(vgsQuery().argv, { stdout: guest('vgs-pool.txt') })
+      .on(lvsQuery().argv, { stdout: guest('lvs-pool.txt') })
+      .on(lsblkQuery(['/dev/loop0']).argv, { stdout: host('lsblk-loop-fresh.txt') })
+      .on(wipefsListQuery('/dev/loop0').argv, { stdout: host('wipefs-fresh.txt') })
+      .on(pvLayoutConfigQuery().argv, { stdout: host('lvmconfig-layout.txt') })
+      .on(ioHintsQuery(['/dev/loop0']).argv, { stdout: host('lsblk-io-loop-fresh.txt') });
+    const files = new MemoryFiles({ blockDevices: ['/dev/loop0'], programs: ['lvm', 'wipefs', 'lsblk'] });
+    const state = await probeExtend({ executor: e, files, uid: 0 }, { devices: ['/dev/loop0'], vg: undefined, pool: undefined, sizeBytes: undefined, metadataBytes: undefined, force: false });
+    expect(state.layout).toEqual({
+      config: pvLayoutConfigQuery().parse(host('lvmconfig-layout.txt')),
+      ioHints: [{ path: '/dev/loop0', minIoBytes: 512, optIoBytes: 0, alignmentOffsetBytes: 0 }],
+      peStarts: {},
+    });
+  });
+});
