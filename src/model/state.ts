@@ -2,19 +2,22 @@
  * The typed snapshot of host state: what probes fill and planners read. One type per command's view
  * of the host, all here, so probe/ and plan/ both stand on this module and never on each other.
  */
-import type { BlockDevice, Signature } from '../system/blockdev.js';
+import type { BlockDevice, IoHints, Signature } from '../system/blockdev.js';
 import type { ThinPoolFailedStatus, ThinPoolStatus, ThinPoolTable } from '../system/dmsetup.js';
 import type { EngineVersion } from '../system/docker.js';
 import type { ContainerdDevice, ContainerdSnapshot } from '../system/containerd-devices.js';
 import type { DockerContainer, DockerDevice, DockerImage, DockerLayer } from '../system/docker-devices.js';
 import type { LoopDevice } from '../system/losetup.js';
-import type { LogicalVolume, LvmThinConfig, PhysicalVolume, VolumeGroup } from '../system/lvm.js';
+import type { LogicalVolume, LvmThinConfig, PhysicalVolume, PvLayoutConfig, VolumeGroup } from '../system/lvm.js';
 import type { UnitState } from '../system/systemd.js';
 
 export interface LvmState {
+  /** Every PV lvm can see; with `allDevices`, also those a devices file would hide. */
   pvs: PhysicalVolume[];
   vgs: VolumeGroup[];
   lvs: LogicalVolume[];
+  /** The PVs were listed with `pvs --devicesfile ""` (lvm ≥ 2.03.12): no devices file hid any. */
+  allDevices?: boolean;
 }
 
 export interface DiskFacts {
@@ -94,6 +97,16 @@ export interface ExtendState {
   missingTools: string[];
   disks: DiskFacts[];
   lvm: LvmState;
+  /** Where new PVs' first extents go: lvm.conf's alignment settings, each new disk's I/O hints. */
+  layout: PvLayoutFacts;
+}
+
+export interface PvLayoutFacts {
+  config: PvLayoutConfig | undefined;
+  /** I/O hints of the disks that are not PVs yet. */
+  ioHints: IoHints[];
+  /** `pe_start` (bytes) of the disks that are orphan PVs already (an extend that stopped after pvcreate). */
+  peStarts: Record<string, number | undefined>;
 }
 
 /** A thin-pool target as the kernel reports it: table and status. */

@@ -1,6 +1,7 @@
 /**
  * Preflight of the disks a plan will turn into LVM physical volumes (init-direct, extend).
- * Fail closed: anything that might hold data is refused unless the operator said `--force`.
+ * Fail closed: anything that might hold data is refused unless the operator said `--force`; a PV of
+ * another VG, and an LVM label no `pvs` lists (a PV hidden by a devices file or a filter), even then.
  */
 import { wipefsAllArgv } from '../system/blockdev.js';
 import { pvcreateArgv } from '../system/lvm.js';
@@ -76,10 +77,22 @@ function judgeDisk(disk: DiskFacts, lvm: LvmState, targetVg: string, force: bool
   const signatures = disk.signatures;
   if (!signatures) return { kind: 'refused', problem: `${shown}: its signatures could not be read: refusing to guess` };
   const types = [...new Set(signatures.map((s) => s.type))];
+  if (types.includes('LVM2_member')) return { kind: 'refused', problem: hiddenPvProblem(shown, disk.path, lvm) };
   if (types.length > 0 && !force) {
     return { kind: 'refused', problem: `${shown} carries a signature (${types.join(', ')}) and may hold data: to erase it, run again with --force (the plan will then wipe it)` };
   }
   return { kind: 'pvcreate', wipe: types };
+}
+
+/**
+ * A disk with an LVM label that no `pvs` lists is a PV lvm was told not to look at: one a devices
+ * file or a `filter`/`global_filter` hides, quite possibly of another VG. `--force` never wipes it.
+ */
+function hiddenPvProblem(shown: string, path: string, lvm: LvmState): string {
+  const hiddenBy = lvm.allDevices
+    ? 'a filter or global_filter in lvm.conf (dmctl already lists PVs past the devices file)'
+    : 'a devices file, or a filter or global_filter in lvm.conf';
+  return `${shown} carries an LVM2_member signature but no pvs lists it: it may be a PV of another VG hidden by ${hiddenBy}; dmctl never wipes it, even with --force: find out with \`pvs --devicesfile "" ${path}\` and lvm.conf's filters, then free it with vgreduce/pvremove (or wipefs -a it yourself if it is truly unused)`;
 }
 
 /** What lsblk says against using the disk: not a whole disk, mounted, partitioned or held. */

@@ -11,11 +11,9 @@ import type { ExtendOptions } from '../model/options.js';
 import type { ExtendState } from '../model/state.js';
 import { missingToolProblem } from '../model/tools.js';
 import { checkDisks, prepareDiskSteps, type DiskVerdict } from './disks.js';
+import { newPvStart, pvExtents } from './pv-layout.js';
 import { checkStep, execStep, refuseIfAny } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
-
-/** LVM puts the first extent 1 MiB into a new PV (its default data alignment). */
-const pvDataOffset = 1024 ** 2;
 
 export function selectThinPool(lvs: readonly LogicalVolume[], vg: string | undefined, pool: string | undefined): LogicalVolume {
   const pools = lvs.filter((l) => l.attr.isThinPool && (vg === undefined || l.vgName === vg) && (pool === undefined || l.name === pool));
@@ -36,6 +34,8 @@ interface Room {
   disks: DiskVerdict;
   /** Disks not in the VG yet: vgextend adds them. */
   newDisks: string[];
+  /** New disks whose first extent dmctl cannot place (an lvm.conf layout it does not model). */
+  layoutProblems: string[];
   /** Disks in the VG none of whose extents is used (an extend that stopped after vgextend): grown into. */
   unusedInVg: string[];
   /** Disks in the VG and in use: nothing to add from them. */
@@ -51,7 +51,7 @@ export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
   refuseIfAny(state.missingTools.map(missingToolProblem));
   const pool = selectThinPool(state.lvm.lvs, options.vg, options.pool);
   const room = lookAtRoom(state, options, pool);
-  refuseIfAny([...room.disks.problems, ...growthProblems(room, options)]);
+  refuseIfAny([...room.disks.problems, ...room.layoutProblems, ...growthProblems(room, options)]);
   const notes = inVgNotes(room);
   if (room.newDisks.length === 0 && room.unusedInVg.length === 0) return makePlan('extend', room.ref, state, [], notes);
   const grow = options.metadataBytes !== undefined ? metadataGrowth(room, options.metadataBytes) : dataGrowth(room, options.sizeBytes);
@@ -70,19 +70,41 @@ function lookAtRoom(state: ExtendState, options: ExtendOptions, pool: LogicalVol
     const pv = state.lvm.pvs.find((p) => p.name === path);
     return pv !== undefined && pv.sizeBytes > 0 && pv.freeBytes === pv.sizeBytes;
   });
-  // A new PV gives its size less LVM's 1 MiB data offset (an orphan PV's pv_size still counts it).
-  const newExtents = newDisks.reduce((sum, path) => {
-    const bytes = state.lvm.pvs.find((p) => p.name === path)?.sizeBytes ?? state.disks.find((d) => d.path === path)?.block?.sizeBytes ?? 0;
-    return sum + Math.floor(Math.max(0, bytes - pvDataOffset) / extentBytes);
-  }, 0);
+  // (Only disks the preflight accepts: a refused disk's size does not matter.)
+  const accepted = newDisks.filter((p) => disks.pvcreate.includes(p) || disks.alreadyPvs.includes(p));
+  const sized = accepted.map((path) => newDiskExtents(state, path, extentBytes, pool.vgName));
+  const newExtents = sized.reduce((sum, d) => sum + ('extents' in d ? d.extents : 0), 0);
   return {
     pool, vg, ref: `${pool.vgName}/${pool.name}`, extentBytes, disks, newDisks, unusedInVg,
+    layoutProblems: sized.flatMap((d) => ('problem' in d ? [d.problem] : [])),
     usedInVg: disks.inTargetVg.filter((p) => !unusedInVg.includes(p)),
     newExtents,
     // (Unused disks already in the VG are counted in its free extents.)
     freeExtents: vg.freeExtentCount + newExtents,
     reserveExtents: 2 * Math.ceil((pool.metadataSizeBytes ?? 0) / extentBytes),
   };
+}
+
+/**
+ * Extents a disk not yet in the VG brings: its size less where its first extent starts — an orphan
+ * PV's real `pe_start` (its pv_size still counts the whole disk), or for a disk pvcreate has not seen
+ * yet, where lvm.conf's alignment rules and the disk's I/O hints will put it (./pv-layout.ts).
+ */
+function newDiskExtents(state: ExtendState, path: string, extentBytes: number, vg: string): { extents: number } | { problem: string } {
+  const orphan = state.lvm.pvs.find((p) => p.name === path);
+  if (orphan) {
+    const peStart = state.layout.peStarts[path];
+    if (peStart === undefined) return { problem: `${path}: where its first extent starts (pvs -o pe_start) could not be read: refusing to guess its size` };
+    return { extents: pvExtents(orphan.sizeBytes, peStart, extentBytes) };
+  }
+  const bytes = state.disks.find((d) => d.path === path)?.block?.sizeBytes ?? 0;
+  const start = state.layout.config
+    ? newPvStart(state.layout.config, state.layout.ioHints.find((h) => h.path === path), bytes)
+    : { ok: false as const, why: 'lvm.conf\'s alignment settings could not be read' };
+  if (!start.ok) {
+    return { problem: `${path}: dmctl cannot tell where pvcreate will put its first extent (${start.why}): add it yourself (\`pvcreate ${path}\`, \`vgextend ${vg} ${path}\`), then \`dmctl extend ${path}\` grows the pool into it` };
+  }
+  return { extents: pvExtents(bytes, start.peStartBytes, extentBytes) };
 }
 
 function growthProblems(r: Room, options: ExtendOptions): string[] {

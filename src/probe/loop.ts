@@ -2,13 +2,14 @@
 import { dmNamesQuery, thinPoolStatusesQuery, thinPoolTablesQuery } from '../system/dmsetup.js';
 import { runQuery } from '../system/exec.js';
 import { losetupListQuery } from '../system/losetup.js';
-import { lvsQuery, metadataStartQuery, peStartQuery, type LogicalVolume } from '../system/lvm.js';
+import { lvsQuery, metadataStartQuery, peStartQuery, pvLayoutConfigQuery, type LogicalVolume } from '../system/lvm.js';
+import { ioHintsQuery } from '../system/blockdev.js';
 import { parseThinSuperblock, thinSuperblockBytes } from '../system/thin-superblock.js';
 import { systemdRuntimeDir } from '../system/systemd.js';
 import { loopPools } from '../model/loop.js';
 import { loopFiles, poolRecordDir, poolRecordPath, unitPath, unitWantsLink } from '../model/names.js';
 import type { ExtendOptions, InitLoopOptions } from '../model/options.js';
-import type { ExtendState, InitLoopState, LoopPoolState, ReactivateState, ResizeLoopState } from '../model/state.js';
+import type { DiskFacts, ExtendState, InitLoopState, LoopPoolState, LvmState, PvLayoutFacts, ReactivateState, ResizeLoopState } from '../model/state.js';
 import { extendTools, initLoopTools, reactivateLoopTools, resizeLoopTools } from '../model/tools.js';
 import { missingTools, probeConsumer, probeDisks, probeLvm, type ProbeContext } from './probe.js';
 import { isDeviceMapperLoaded } from './status.js';
@@ -106,8 +107,25 @@ async function metadataTransactionId(ctx: ProbeContext, pool: LogicalVolume): Pr
 
 export async function probeExtend(ctx: ProbeContext, options: ExtendOptions): Promise<ExtendState> {
   const missing = await missingTools(ctx, extendTools);
-  if (missing.includes('lvm')) return { missingTools: missing, disks: [], lvm: { pvs: [], vgs: [], lvs: [] } };
+  if (missing.includes('lvm')) return { missingTools: missing, disks: [], lvm: { pvs: [], vgs: [], lvs: [] }, layout: { config: undefined, ioHints: [], peStarts: {} } };
   const lvm = await probeLvm(ctx);
   const disks = await probeDisks(ctx, options.devices, lvm);
-  return { missingTools: missing, disks, lvm };
+  return { missingTools: missing, disks, lvm, layout: await probePvLayout(ctx, disks, lvm) };
+}
+
+/**
+ * What decides the size a new disk gives the VG: lvm.conf's alignment settings and the I/O hints of
+ * the disks that are not PVs yet; for orphan PVs (pvcreate done, vgextend not), their real pe_start.
+ */
+async function probePvLayout(ctx: ProbeContext, disks: readonly DiskFacts[], lvm: LvmState): Promise<PvLayoutFacts> {
+  const usable = disks.filter((d) => d.isBlockDevice && d.path !== undefined);
+  const pvOf = (d: DiskFacts) => lvm.pvs.find((p) => p.name === d.path);
+  const fresh = usable.filter((d) => pvOf(d) === undefined).map((d) => d.path!);
+  const orphans = usable.filter((d) => pvOf(d) !== undefined && pvOf(d)!.vgName === undefined).map((d) => d.path!);
+  const [config, ioHints, starts] = await Promise.all([
+    runQuery(ctx.executor, pvLayoutConfigQuery()),
+    fresh.length > 0 ? runQuery(ctx.executor, ioHintsQuery(fresh)) : Promise.resolve([]),
+    Promise.all(orphans.map(async (pv) => [pv, await runQuery(ctx.executor, peStartQuery(pv, { allDevices: lvm.allDevices }))] as const)),
+  ]);
+  return { config, ioHints, peStarts: Object.fromEntries(starts) };
 }

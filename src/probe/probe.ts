@@ -8,7 +8,7 @@ import { thinPoolStatusesQuery } from '../system/dmsetup.js';
 import { defaultDaemonJsonPath, defaultDockerRoot, dockerdVersionQuery, parseDaemonJson } from '../system/docker.js';
 import { runQuery, type Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
-import { lvmDmName, lvmThinConfigQuery, lvsQuery, pvsQuery, vgsQuery } from '../system/lvm.js';
+import { lvmDmName, lvmThinConfigQuery, lvmVersionQuery, lvsQuery, pvsQuery, supportsDevicesFile, vgsQuery } from '../system/lvm.js';
 import { isActiveQuery, systemdRuntimeDir, unitDirs } from '../system/systemd.js';
 import { profilePath } from '../model/names.js';
 import type { ConsumerKind, InitDirectOptions } from '../model/options.js';
@@ -18,13 +18,20 @@ import type { ProbeContext } from './status.js';
 
 export type { ProbeContext } from './status.js';
 
+/**
+ * PVs, VGs and LVs. The PVs are listed without the devices-file filter wherever lvm has one
+ * (≥ 2.03.12, from `lvm version`; an answer that does not parse fails the probe), so a PV of another
+ * VG that the devices file hides is still seen, and refused. Older lvm has no devices file to lift
+ * (and rejects the option).
+ */
 export async function probeLvm(ctx: ProbeContext): Promise<LvmState> {
+  const allDevices = supportsDevicesFile(await runQuery(ctx.executor, lvmVersionQuery()));
   const [pvs, vgs, lvs] = await Promise.all([
-    runQuery(ctx.executor, pvsQuery()),
+    runQuery(ctx.executor, pvsQuery({ allDevices })),
     runQuery(ctx.executor, vgsQuery()),
     runQuery(ctx.executor, lvsQuery()),
   ]);
-  return { pvs, vgs, lvs };
+  return { pvs, vgs, lvs, allDevices };
 }
 
 export async function missingTools(ctx: ProbeContext, tools: readonly string[]): Promise<string[]> {

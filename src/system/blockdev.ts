@@ -54,6 +54,32 @@ export function lsblkQuery(devices: readonly string[]): Query<BlockDevice[]> {
   };
 }
 
+/** A device's I/O hints (sysfs queue/minimum_io_size, queue/optimal_io_size, alignment_offset), bytes. */
+export interface IoHints {
+  path: string;
+  minIoBytes: number;
+  optIoBytes: number;
+  /** The kernel's alignment_offset; -1 when it says the device is misaligned. */
+  alignmentOffsetBytes: number;
+}
+
+const ioNumber = z.union([z.number().check(z.int()), z.pipe(z.string().check(z.regex(/^-?\d+$/)), z.transform((v: string) => Number(v)))]);
+const IoRow = z.object({ name: z.string(), 'min-io': ioNumber, 'opt-io': ioNumber, alignment: ioNumber });
+
+/** The I/O hints LVM's data alignment follows (lsblk reads the same sysfs files LVM does). */
+export function ioHintsQuery(devices: readonly string[]): Query<IoHints[]> {
+  return {
+    argv: ['lsblk', '--json', '--bytes', '--paths', '--nodeps', '-o', 'NAME,MIN-IO,OPT-IO,ALIGNMENT', ...devices],
+    parse: (stdout) =>
+      z.object({ blockdevices: z.array(IoRow) }).parse(JSON.parse(stdout)).blockdevices.map((r) => ({
+        path: r.name,
+        minIoBytes: r['min-io'],
+        optIoBytes: r['opt-io'],
+        alignmentOffsetBytes: r.alignment,
+      })),
+  };
+}
+
 export interface Signature {
   /** Device name as wipefs prints it (`loop0`, `xvdf`). */
   device: string;

@@ -55,14 +55,46 @@ export interface PhysicalVolume {
 const pvFields = ['pv_name', 'vg_name', 'pv_size', 'pv_free', 'pv_attr'] as const;
 const PvRow = z.object({ pv_name: z.string().check(z.minLength(1)), vg_name: z.string(), pv_size: bytes, pv_free: bytes, pv_attr: z.string() });
 
-export function pvsQuery(): Query<PhysicalVolume[]> {
+/**
+ * Every PV. With `allDevices` (lvm ≥ 2.03.12, see `supportsDevicesFile`), `--devicesfile ""` lifts
+ * the devices-file filter: where `devices/use_devicesfile = 1` (RHEL 9's default) a plain `pvs`
+ * hides every PV not listed in /etc/lvm/devices/system.devices — a PV of another VG among them.
+ */
+export function pvsQuery(options: { allDevices?: boolean } = {}): Query<PhysicalVolume[]> {
   return {
-    argv: ['pvs', ...reportOptions, '-o', pvFields.join(',')],
+    argv: ['pvs', ...(options.allDevices ? ['--devicesfile', ''] : []), ...reportOptions, '-o', pvFields.join(',')],
     parse: (stdout) =>
       report('pv', PvRow)
         .parse(stdout)
         .map((r) => ({ name: r.pv_name, vgName: r.vg_name.trim() || undefined, sizeBytes: r.pv_size, freeBytes: r.pv_free })),
   };
+}
+
+// ---------------------------------------------------------------- version
+
+export interface LvmVersion {
+  major: number;
+  minor: number;
+  patch: number;
+  /** The version as lvm printed it, e.g. `2.03.16(2) (2022-05-18)`. */
+  text: string;
+}
+
+/** `lvm version`'s first line, `  LVM version:     2.03.16(2) (2022-05-18)`; anything else fails the probe. */
+export function lvmVersionQuery(): Query<LvmVersion> {
+  return {
+    argv: ['lvm', 'version'],
+    parse: (stdout) => {
+      const m = /^\s*LVM version:\s*((\d+)\.(\d+)\.(\d+)\S*(?: .*)?)$/m.exec(stdout);
+      if (!m) throw new Error('no "LVM version: X.Y.Z" line');
+      return { major: Number(m[2]), minor: Number(m[3]), patch: Number(m[4]), text: m[1]!.trim() };
+    },
+  };
+}
+
+/** LVM's devices file (and `--devicesfile`) arrived in lvm2 2.03.12; older lvm rejects the option. */
+export function supportsDevicesFile(v: LvmVersion): boolean {
+  return v.major > 2 || (v.major === 2 && (v.minor > 3 || (v.minor === 3 && v.patch >= 12)));
 }
 
 // ---------------------------------------------------------------- volume groups
@@ -272,6 +304,53 @@ export function lvmThinConfigQuery(): Query<LvmThinConfig> {
   };
 }
 
+// ---------------------------------------------------------------- where a new PV's first extent goes
+
+/**
+ * The lvm.conf settings that decide where `pvcreate` puts a PV's first extent (lib/metadata/metadata.c
+ * `set_pe_align`, `set_pe_align_offset`; lib/format_text/format-text.c `_text_pv_initialise`,
+ * `_text_pv_add_metadata_area`). Sizes as lvm.conf has them: `data_alignment` in KiB,
+ * `default_data_alignment` in MiB, `pvmetadatasize` in sectors (undefined: lvm's default).
+ */
+export interface PvLayoutConfig {
+  dataAlignmentKiB: number;
+  defaultDataAlignmentMiB: number;
+  dataAlignmentDetection: boolean;
+  dataAlignmentOffsetDetection: boolean;
+  mdChunkAlignment: boolean;
+  pvMetadataCopies: number;
+  pvMetadataSizeSectors?: number;
+}
+
+const layoutKeys = {
+  dataAlignmentKiB: 'devices/data_alignment',
+  defaultDataAlignmentMiB: 'devices/default_data_alignment',
+  dataAlignmentDetection: 'devices/data_alignment_detection',
+  dataAlignmentOffsetDetection: 'devices/data_alignment_offset_detection',
+  mdChunkAlignment: 'devices/md_chunk_alignment',
+  pvMetadataCopies: 'metadata/pvmetadatacopies',
+  pvMetadataSizeSectors: 'metadata/pvmetadatasize',
+} as const;
+
+/** The PV layout settings in one call (`pvmetadatasize` is printed only when lvm.conf sets it). */
+export function pvLayoutConfigQuery(): Query<PvLayoutConfig> {
+  return {
+    argv: ['lvmconfig', '--typeconfig', 'full', ...Object.values(layoutKeys)],
+    parse: (stdout) => {
+      const value = (key: string) => new RegExp(`^\\s*${key.split('/')[1]}\\s*=\\s*(-?\\d+)\\s*$`, 'm').exec(stdout)?.[1];
+      const int = z.coerce.number().check(z.int(), z.nonnegative());
+      const flag = z.pipe(z.enum(['0', '1']), z.transform((v: '0' | '1') => v === '1'));
+      const raw = z
+        .object({
+          dataAlignmentKiB: int, defaultDataAlignmentMiB: int, dataAlignmentDetection: flag, dataAlignmentOffsetDetection: flag,
+          mdChunkAlignment: flag, pvMetadataCopies: int, pvMetadataSizeSectors: z.optional(int),
+        })
+        .parse(Object.fromEntries(Object.entries(layoutKeys).map(([field, key]) => [field, value(key)])));
+      return raw;
+    },
+  };
+}
+
 // ---------------------------------------------------------------- where a pool's metadata starts
 
 /** Block 0 of a pool's metadata LV: on PV `pv`, at physical extent `extent`. */
@@ -300,9 +379,9 @@ export function metadataStartQuery(vg: string, pool: string): Query<MetadataStar
 }
 
 /** Where a PV's first extent starts (`pe_start`, bytes). */
-export function peStartQuery(pv: string): Query<number | undefined> {
+export function peStartQuery(pv: string, options: { allDevices?: boolean } = {}): Query<number | undefined> {
   return {
-    argv: ['pvs', ...reportOptions, '-o', 'pv_name,pe_start', pv],
+    argv: ['pvs', ...(options.allDevices ? ['--devicesfile', ''] : []), ...reportOptions, '-o', 'pv_name,pe_start', pv],
     parse: (stdout) => report('pv', z.object({ pv_name: z.string(), pe_start: bytes })).parse(stdout).find((r) => r.pv_name === pv)?.pe_start,
   };
 }

@@ -3,7 +3,7 @@
 #
 #   test/e2e/record-fixtures.sh            # needs root, test/e2e/setup done; takes ~1 min
 #
-# Boots one guest with two 1 GiB scratch disks, builds real LVM / dm states in it and saves the
+# Boots one guest with four 1 GiB scratch disks, builds real LVM / dm states in it and saves the
 # plain stdout of each command (byte-exact) as test/fixtures/lvm-2.03.16-uml-6.1/<name>.txt.
 # When a command writes to stderr it is kept as <name>.stderr.txt; a non-zero exit status goes to
 # <name>.rc. README.md in that directory lists every file with its state and argv. Older copies of the
@@ -71,6 +71,10 @@ state=any
 cap lvm-version lvm version
 cap lvmconfig-profile-dir lvmconfig --typeconfig full config/profile_dir
 cap thin-check-version thin_check -V
+LAYOUT=(devices/data_alignment devices/default_data_alignment devices/data_alignment_detection
+  devices/data_alignment_offset_detection devices/md_chunk_alignment metadata/pvmetadatacopies metadata/pvmetadatasize)
+cap lvmconfig-layout lvmconfig --typeconfig full "${LAYOUT[@]}"
+PVS_ALL=(pvs --devicesfile "" --reportformat json --units b --nosuffix -o pv_name,vg_name,pv_size,pv_free,pv_attr)
 command -v dockerd >/dev/null && cap dockerd-version dockerd --version
 command -v containerd >/dev/null && cap containerd-version containerd --version
 
@@ -140,12 +144,36 @@ else   # Debian puts sfdisk in package fdisk; busybox fdisk makes the same one-p
 fi
 [[ -b /dev/ubdb1 ]] || state="$state [/dev/ubdb1 node missing]"
 cap lsblk-partitioned lsblk --json --bytes --paths -o NAME,TYPE,SIZE,MOUNTPOINT /dev/ubdb
+cap pvs-all-devices-pool "${PVS_ALL[@]}"
+
+# The devices file (lvm2 ≥ 2.03.12; RHEL 9's default): PVs it does not list are hidden from pvs.
+state="devicesfile: inactive pool on /dev/ubda; devices/use_devicesfile = 1 in lvm.conf; lvm lvmdevices --adddev /dev/ubda (creates the file); pvcreate -y /dev/ubdc; vgcreate other /dev/ubdc; lvm lvmdevices --deldev /dev/ubdc (the file lists /dev/ubda only)"
+sed -i -e 's/^devices {/&\n\tuse_devicesfile = 1/' /etc/lvm/lvm.conf
+step lvm lvmdevices --adddev /dev/ubda
+step pvcreate -y /dev/ubdc
+step vgcreate other /dev/ubdc
+step lvm lvmdevices --deldev /dev/ubdc
+cap lvmconfig-devicesfile lvmconfig --typeconfig full devices/use_devicesfile
+cap pvs-devicesfile-hidden pvs --reportformat json --units b --nosuffix -o pv_name,vg_name,pv_size,pv_free,pv_attr
+cap pvs-devicesfile-all "${PVS_ALL[@]}"
+cap wipefs-hidden-pv wipefs --no-act --json /dev/ubdc
+sed -i -e '/^\tuse_devicesfile = 1$/d' /etc/lvm/lvm.conf
+
+# Data alignment from lvm.conf: where pvcreate puts the first extent.
+state="alignment: fresh /dev/ubdd; devices/data_alignment = 8192 (KiB) in lvm.conf; then pvcreate -y /dev/ubdd (an orphan PV)"
+cap lsblk-io-fresh lsblk --json --bytes --paths --nodeps -o NAME,MIN-IO,OPT-IO,ALIGNMENT /dev/ubdd
+sed -i -e 's/^devices {/&\n\tdata_alignment = 8192/' /etc/lvm/lvm.conf
+cap lvmconfig-layout-8m lvmconfig --typeconfig full "${LAYOUT[@]}"
+step pvcreate -y /dev/ubdd
+cap pvs-pe-start-8m pvs --reportformat json --units b --nosuffix -o pv_name,pe_start /dev/ubdd
+cap pvs-orphan-8m pvs --reportformat json --units b --nosuffix -o pv_name,vg_name,pv_size,pv_free,pv_attr /dev/ubdd
+sed -i -e '/^\tdata_alignment = 8192$/d' /etc/lvm/lvm.conf
 uname -r >"$stage/KERNEL"
 GUEST
 
 echo "record-fixtures: booting guest…" >&2
 rc=0
-"$here/guest/uml-run" --disk 1G --disk 1G --timeout 600 --share "$stage" "$scenario" || rc=$?
+"$here/guest/uml-run" --disk 1G --disk 1G --disk 1G --disk 1G --timeout 600 --share "$stage" "$scenario" || rc=$?
 if ((rc != 0)) || [[ ! -s $stage/MANIFEST ]]; then
   echo "record-fixtures: guest scenario failed (rc=$rc); $out left untouched" >&2
   exit 1
@@ -161,13 +189,14 @@ cp "$stage"/*.rc "$out/" 2>/dev/null || true
   echo
   echo "Recorded $(date -u +%Y-%m-%d) by \`test/e2e/record-fixtures.sh\` in a User-Mode Linux guest (kernel"
   echo "$(cat "$stage/KERNEL"), no udev; see \`test/e2e/guest/README.md\`), Debian 12 packages, env"
-  echo "\`LVM_SUPPRESS_FD_WARNINGS=1\`. Two sparse 1 GiB scratch disks: /dev/ubda (LVM), /dev/ubdb (ext4/partitions)."
+  echo "\`LVM_SUPPRESS_FD_WARNINGS=1\`. Four sparse 1 GiB scratch disks: /dev/ubda (LVM), /dev/ubdb (ext4/partitions),"
+  echo "/dev/ubdc (a PV of VG other hidden by the devices file), /dev/ubdd (a PV made with an 8 MiB data alignment)."
   echo "Each \`<name>.txt\` is the command's stdout, byte-exact. \`<name>.stderr.txt\` is its stderr when it wrote"
   echo "any; \`<name>.rc\` its exit status when non-zero (and always for losetup-empty). Do not edit by hand: re-record."
   echo
   echo "States are built in this order in one guest: any → empty → looppool → vg → pool → both → pool-used →"
   echo "(pool LV alone deactivated: lvs-pool-inactive-thin-active) →"
-  echo "pool-inactive → ext4 → partitioned."
+  echo "pool-inactive → ext4 → partitioned → devicesfile → alignment."
   echo
   echo "| file | state | argv | rc |"
   echo "|---|---|---|---|"

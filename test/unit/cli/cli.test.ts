@@ -5,7 +5,7 @@ import type { CliContext } from '../../../src/commands/context.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 import { MemoryFiles } from '../../helpers/memory-files.js';
 import { host } from '../../helpers/fixtures.js';
-import { initDirectMutations, initDirectProbes } from '../../helpers/init-direct-host.js';
+import { changes, initDirectMutations, initDirectProbes } from '../../helpers/init-direct-host.js';
 
 const probes = initDirectProbes;
 const mutations = initDirectMutations;
@@ -43,7 +43,7 @@ async function dmctl(args: string[], setup: { uid?: number; answer?: string; exe
 /** Files written on the host, apart from dmctl's own journal. */
 const hostWrites = (r: Run) => r.files.writes.map((w) => w.path).filter((p) => !p.startsWith('/var/lib/dmctl/journal/'));
 
-const changedNothing = (r: Run) => expect(r.executor.commands.filter((c) => !probes.some(([argv]) => c === argv.join(' ')))).toEqual([]);
+const changedNothing = (r: Run) => expect(changes(r.executor.commands)).toEqual([]);
 
 describe('dmctl init-direct --dry-run', () => {
   it('prints the whole plan, changes nothing, exits 0', async () => {
@@ -176,7 +176,7 @@ describe('dmctl init-direct: applying', () => {
   it('a typed "yes" applies every step in plan order', async () => {
     const r = await dmctl(['init-direct', '/dev/loop0'], { answer: 'yes', executor: withMutations() });
     expect(r.code).toBe(0);
-    const ran = r.executor.commands.filter((c) => !probes.some(([argv]) => c === argv.join(' ')));
+    const ran = changes(r.executor.commands);
     expect(ran).toEqual([...mutations.map((m) => m.join(' ')), 'lvs --noheadings -o seg_monitor docker/thinpool']);
     expect(hostWrites(r)).toEqual(['/etc/lvm/profile/docker-thinpool.profile', '/etc/docker/daemon.json']);
     expect(r.stderr).toMatch(/applied 10 steps/);

@@ -3,9 +3,10 @@ import { RefusedError } from '../../../src/errors.js';
 import { planExtend } from '../../../src/plan/extend.js';
 import type { ExtendOptions } from '../../../src/model/options.js';
 import type { ExtendState } from '../../../src/model/state.js';
-import { lsblkQuery, wipefsListQuery } from '../../../src/system/blockdev.js';
-import { lvsQuery, pvsQuery, vgsQuery } from '../../../src/system/lvm.js';
+import { ioHintsQuery, lsblkQuery, wipefsListQuery } from '../../../src/system/blockdev.js';
+import { lvsQuery, peStartQuery, pvLayoutConfigQuery, pvsQuery, vgsQuery } from '../../../src/system/lvm.js';
 import { guest, host } from '../../helpers/fixtures.js';
+import { refusal } from '../../helpers/refusal.js';
 
 /** docker/thinpool on /dev/ubda (recorded), plus a fresh 100 MiB /dev/loop0 (recorded on this host). */
 function state(): ExtendState {
@@ -19,6 +20,8 @@ function state(): ExtendState {
       signatures: wipefsListQuery('/dev/loop0').parse(host('wipefs-fresh.txt')),
     }],
     lvm: { pvs: pvsQuery().parse(guest('pvs-pool.txt')), vgs: vgsQuery().parse(guest('vgs-pool.txt')), lvs: lvsQuery().parse(guest('lvs-pool.txt')) },
+    // Debian's lvm.conf defaults and the loop device's I/O hints, recorded on this host.
+    layout: { config: pvLayoutConfigQuery().parse(host('lvmconfig-layout.txt')), ioHints: ioHintsQuery(['/dev/loop0']).parse(host('lsblk-io-loop-fresh.txt')), peStarts: {} },
   };
 }
 const options = (o: Partial<ExtendOptions> = {}): ExtendOptions => ({ devices: ['/dev/loop0'], vg: undefined, pool: undefined, sizeBytes: undefined, metadataBytes: undefined, force: false, ...o });
@@ -86,6 +89,47 @@ describe('extend', () => {
     two.lvm.lvs = [...two.lvm.lvs, { ...two.lvm.lvs[0]!, vgName: 'other' }];
     expect(() => planExtend(two, options())).toThrow(/2 LVM thin pools \(docker\/thinpool, other\/thinpool\): choose one with --vg/);
     expect(ids(planExtend(two, options({ vg: 'docker' })))).toContain('vgextend');
+  });
+});
+
+describe('extend sizes from the disk\'s real layout', () => {
+  const lvextendArgv = (plan: { steps: Array<{ id: string; action: unknown }> }) => (plan.steps.find((st) => st.id === 'lvextend')!.action as { argv: string[] }).argv;
+
+  it('with devices/data_alignment = 8192 (recorded) the first extent is at 8 MiB: the disk gives 23 extents, not the 24 a 1 MiB start would', () => {
+    const s = state();
+    s.layout.config = pvLayoutConfigQuery().parse(guest('lvmconfig-layout-8m.txt'));
+    const plan = planExtend(s, options());
+    // (100 MiB - 8 MiB) / 4 MiB = 23; the old 1 MiB assumption: (100 MiB - 1 MiB) / 4 MiB = 24.
+    expect(Math.floor((100 * mib - 1 * mib) / (4 * mib))).toBe(24);
+    expect(plan.steps.find((st) => st.id === 'vgextend')!.reason).toMatch(/^23 extents/);
+    expect(lvextendArgv(plan)).toEqual(['lvextend', '-l', '+28', 'docker/thinpool']);
+    expect(plan.steps.find((st) => st.id === 'verify-size')!.action).toMatchObject({ expect: { equals: String(1015021568 + 28 * 4 * mib) } });
+  });
+
+  it('an orphan PV (an extend that stopped after pvcreate) is sized from its real pe_start, not from lvm.conf', () => {
+    // /dev/ubdd as pvcreate left it with data_alignment = 8192 (recorded): 1 GiB, pe_start 8 MiB.
+    const s = state();
+    // (lsblk of the guest's fresh 1 GiB /dev/ubda, recorded, standing in for the same-sized /dev/ubdd.)
+    const block = lsblkQuery(['/dev/ubdd']).parse(guest('lsblk-fresh.txt').replaceAll('/dev/ubda', '/dev/ubdd'))[0];
+    s.disks = [{ requested: '/dev/ubdd', path: '/dev/ubdd', isBlockDevice: true, block, signatures: undefined }];
+    s.lvm.pvs.push(...pvsQuery().parse(guest('pvs-orphan-8m.txt')));
+    s.layout = { ...s.layout, ioHints: [], peStarts: { '/dev/ubdd': peStartQuery('/dev/ubdd').parse(guest('pvs-pe-start-8m.txt')) } };
+    const plan = planExtend(s, options({ devices: ['/dev/ubdd'] }));
+    expect(ids(plan)).toEqual(['vgextend', 'lvextend', 'verify-size']);
+    // (1 GiB - 8 MiB) / 4 MiB = 254 (a 1 MiB start would say 255), + 9 free - 4 kept.
+    expect(plan.steps[0]!.reason).toMatch(/^254 extents/);
+    expect(lvextendArgv(plan)).toEqual(['lvextend', '-l', '+259', 'docker/thinpool']);
+    // Without its pe_start dmctl does not guess.
+    s.layout.peStarts = {};
+    expect(refusal(() => planExtend(s, options({ devices: ['/dev/ubdd'] })))).toMatch(/\/dev\/ubdd: where its first extent starts \(pvs -o pe_start\) could not be read/);
+  });
+
+  it('a layout dmctl does not model is refused with the way round it', () => {
+    const s = state();
+    s.layout.config = { ...s.layout.config!, pvMetadataCopies: 2 };
+    expect(refusal(() => planExtend(s, options()))).toMatch(/^\/dev\/loop0: dmctl cannot tell where pvcreate will put its first extent \(lvm.conf sets metadata\/pvmetadatacopies = 2 .*\): add it yourself \(`pvcreate \/dev\/loop0`, `vgextend docker \/dev\/loop0`\), then `dmctl extend \/dev\/loop0` grows the pool into it/);
+    s.layout.config = undefined;
+    expect(refusal(() => planExtend(s, options()))).toMatch(/alignment settings could not be read/);
   });
 });
 

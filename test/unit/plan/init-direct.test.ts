@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planInitDirect } from '../../../src/plan/init-direct.js';
-import { wipefsListQuery } from '../../../src/system/blockdev.js';
+import { lsblkQuery, wipefsListQuery } from '../../../src/system/blockdev.js';
 import { lvsQuery, pvsQuery, vgsQuery } from '../../../src/system/lvm.js';
 import { thinPoolStatusesQuery } from '../../../src/system/dmsetup.js';
 import type { InitDirectState } from '../../../src/model/state.js';
@@ -134,6 +134,34 @@ describe('init-direct refuses unsafe disks', () => {
   it('refuses a PV of another VG even with --force', () => {
     const state = freshHost({ lvm: vgOnlyLvm() });
     expect(refusal(() => planInitDirect(state, options({ force: true })))).toMatch(/belongs to volume group dmctltest/);
+  });
+
+  // The guest with the devices file on (recorded): /dev/ubdc is a PV of VG other that a plain pvs hides.
+  const hiddenPvHost = (lvm: InitDirectState['lvm']) => freshHost({
+    disks: [{ requested: '/dev/ubdc', path: '/dev/ubdc', isBlockDevice: true, block: undefined, signatures: undefined }],
+    lvm,
+  });
+  const hiddenPvOptions = options({ devices: ['/dev/ubdc'], vg: 'docker2', force: true });
+
+  it('refuses, even with --force, a PV of another VG that only pvs --devicesfile "" shows', () => {
+    const state = hiddenPvHost({ pvs: pvsQuery({ allDevices: true }).parse(guest('pvs-devicesfile-all.txt')), vgs: [], lvs: [], allDevices: true });
+    expect(refusal(() => planInitDirect(state, hiddenPvOptions))).toMatch(/^\/dev\/ubdc belongs to volume group other: dmctl never takes a disk from another VG/);
+  });
+
+  it('refuses, even with --force, an LVM2_member signature that no pvs lists, saying it may be a hidden PV', () => {
+    // What a probe without the devices-file bypass saw: no PV listed, only the label on the disk.
+    const state = hiddenPvHost({ pvs: pvsQuery().parse(guest('pvs-devicesfile-hidden.txt')), vgs: [], lvs: [] });
+    state.disks[0]!.block = lsblkQuery(['/dev/ubdc']).parse(guest('lsblk-fresh.txt').replaceAll('/dev/ubda', '/dev/ubdc'))[0];
+    state.disks[0]!.signatures = wipefsListQuery('/dev/ubdc').parse(guest('wipefs-hidden-pv.txt'));
+    const message = refusal(() => planInitDirect(state, hiddenPvOptions));
+    expect(message).toMatch(/^\/dev\/ubdc carries an LVM2_member signature but no pvs lists it: it may be a PV of another VG hidden by a devices file, or a filter or global_filter in lvm.conf; dmctl never wipes it, even with --force/);
+    expect(message).toContain('pvs --devicesfile "" /dev/ubdc');
+    // Past the devices file already, only a filter can hide it: the message says so.
+    state.lvm.allDevices = true;
+    expect(refusal(() => planInitDirect(state, hiddenPvOptions))).toMatch(/hidden by a filter or global_filter in lvm.conf \(dmctl already lists PVs past the devices file\)/);
+    // Other signatures still give way to --force.
+    state.disks[0]!.signatures = wipefsListQuery('/dev/ubdc').parse(guest('wipefs-ext4.txt'));
+    expect(ids(planInitDirect(state, hiddenPvOptions))[0]).toBe('wipefs-ubdc');
   });
 
   it('refuses when a required tool is missing (fail closed)', () => {
