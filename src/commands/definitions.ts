@@ -15,8 +15,8 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
   const initLoop = new Command('init-loop')
     .summary('build a loopback-backed thin pool for testing (sparse files, losetup, dmsetup create)')
     .description(
-      'Build a thin pool on two sparse files attached to loop devices (the guide\'s loop-lvm test setup, with\n' +
-        'the exact dmsetup table shown), record it so resize-loop and reactivate can find it, and configure\n' +
+      'Build a thin pool on two sparse files attached to loop devices (the guide\'s loop-lvm test setup, with ' +
+        'the exact dmsetup table shown), record it so resize-loop and reactivate can find it, and configure ' +
         'its consumer. For testing only: loop pools are slow and need `dmctl reactivate` after a reboot.',
     )
     .option('--pool <name>', 'device-mapper name of the pool', initLoopDefaults.pool)
@@ -30,8 +30,8 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
   const initDirect = new Command('init-direct')
     .summary('build a production thin pool on whole disks (direct-lvm) and hand it to Docker or containerd')
     .description(
-      'Build a thin pool on one or more whole, empty disks (LVM direct-lvm, the Docker guide\'s production setup):\n' +
-        'pvcreate, vgcreate, data + metadata LVs, lvconvert into a thin pool, an autoextend profile, dmeventd\n' +
+      'Build a thin pool on one or more whole, empty disks (LVM direct-lvm, the Docker guide\'s production setup): ' +
+        'pvcreate, vgcreate, data + metadata LVs, lvconvert into a thin pool, an autoextend profile, dmeventd ' +
         'monitoring (verified), then the consumer\'s configuration. Shows the plan first; re-running plans nothing.',
     )
     .argument('<devices...>', 'whole disks, e.g. /dev/xvdf (symlinks such as /dev/disk/by-id/… are resolved)')
@@ -50,8 +50,8 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
   const extend = new Command('extend')
     .summary('grow a direct-lvm pool with new disks (vgextend, lvextend data or metadata)')
     .description(
-      'Add whole, empty disks to the pool\'s VG (the same preflight as init-direct), then grow the pool\'s data\n' +
-        'by the new room (keeping enough free to double its metadata later), by --size, or grow its metadata\n' +
+      'Add whole, empty disks to the pool\'s VG (the same preflight as init-direct), then grow the pool\'s data ' +
+        'by the new room (keeping enough free to double its metadata later), by --size, or grow its metadata ' +
         'with --metadata. Reports the size before and after, and verifies it.',
     )
     .argument('<devices...>', 'whole disks to add')
@@ -65,8 +65,8 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
   const resizeLoop = new Command('resize-loop')
     .summary('grow a loop pool online (truncate, losetup -c, dmsetup reload + resume)')
     .description(
-      'Grow the data file (or, with --metadata, the metadata file) of a loop pool to SIZE (200G, 200GiB) or by\n' +
-        'SIZE (+50G), online: truncate, losetup -c, then dmsetup reload and a single resume, so I/O freezes only\n' +
+      'Grow the data file (or, with --metadata, the metadata file) of a loop pool to SIZE (200G, 200GiB) or by ' +
+        'SIZE (+50G), online: truncate, losetup -c, then dmsetup reload and a single resume, so I/O freezes only ' +
         'inside one ioctl. Refuses to shrink; never leaves the pool suspended.',
     )
     .argument('<size>', 'new size (200G) or growth (+50G); binary units')
@@ -77,9 +77,9 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
   const reactivate = new Command('reactivate')
     .summary('bring thin pools back after a reboot (lvchange -ay, or re-attach loops and recreate the table)')
     .description(
-      'Activate inactive LVM thin pools (-K when flagged skip-activation) and re-enable their monitoring;\n' +
-        'rebuild the loop pools dmctl built from their records (re-attach the files, dmsetup create with the\n' +
-        'same table). Nothing to do on a healthy host. --install-unit adds a systemd oneshot unit that runs\n' +
+      'Activate inactive LVM thin pools (-K when flagged skip-activation) and re-enable their monitoring; ' +
+        'rebuild the loop pools dmctl built from their records (re-attach the files, dmsetup create with the ' +
+        'same table). Nothing to do on a healthy host. --install-unit adds a systemd oneshot unit that runs ' +
         '`dmctl reactivate --yes` at boot, before docker.service and containerd.service.',
     )
     .option('--install-unit', 'install and enable a systemd unit that runs this at boot')
@@ -88,8 +88,8 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
   const status = new Command('status')
     .summary('show every thin pool: data and metadata use, health, monitoring, autoextend')
     .description(
-      'Show every thin pool on the host (LVM thin pools and bare dm thin-pool targets): data and metadata\n' +
-        'use, chunk size, transaction id, state, when-full policy, dmeventd monitoring, autoextend settings and\n' +
+      'Show every thin pool on the host (LVM thin pools and bare dm thin-pool targets): data and metadata ' +
+        'use, chunk size, transaction id, state, when-full policy, dmeventd monitoring, autoextend settings and ' +
         'the VG free space they can grow into, with a warning and its fix for each known trap.',
     )
     .option('--check', 'one Nagios-style line; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
@@ -106,8 +106,8 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
   const apply = new Command('apply')
     .summary('apply a saved plan exactly as reviewed (refused if the host changed), or --resume a failed apply')
     .description(
-      'Apply a plan saved with --out: the file is validated (a hand-edited or truncated plan is refused), the host\n' +
-        'is probed again, and a plan whose host state changed is refused as stale (exit 3); otherwise exactly\n' +
+      'Apply a plan saved with --out: the file is validated (a hand-edited or truncated plan is refused), the host ' +
+        'is probed again, and a plan whose host state changed is refused as stale (exit 3); otherwise exactly ' +
         'its steps run. --resume continues the newest failed or interrupted apply from the step that did not finish.',
     )
     .argument('[file]', 'a plan written by `dmctl … --out FILE`')
