@@ -102,7 +102,7 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
       exitCode = await action(global, cmd);
     };
 
-  for (const command of commands(run, ctx)) program.addCommand(command);
+  for (const command of commands(run, ctx)) program.addCommand(command, { hidden: command.name().startsWith('__') });
   for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
 
   try {

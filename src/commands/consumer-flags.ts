@@ -1,12 +1,16 @@
 /** Consumer flags shared by init-direct and init-loop (definitions only: loaded for every run). */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { consumerDefaults } from '../defaults.js';
 import type { CliContext, GlobalOptions } from './context.js';
 
 export function addConsumerOptions(cmd: Command, dockerManagedHelp: string): Command {
   const collect = (value: string, previous: string[]) => [...previous, value];
+  const consumer = new Option('--consumer <kind>', 'who uses the pool').default(consumerDefaults.consumer);
+  // Listed in --help and offered by shell completion; checked by the command's schema, which words
+  // every refusal the same way (not by commander: `.choices()` would).
+  consumer.argChoices = ['docker', 'containerd', 'none'];
   return cmd
-    .option('--consumer <kind>', 'who uses the pool: docker, containerd or none', consumerDefaults.consumer)
+    .addOption(consumer)
     .option('--docker-managed', dockerManagedHelp)
     .option('--storage-opt <key=value>', 'extra Docker storage option, repeatable (e.g. dm.basesize=20G)', collect, [] as string[])
     .option('--min-free-space <pct>', 'Docker dm.min_free_space, e.g. 10%')

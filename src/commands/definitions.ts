@@ -3,7 +3,7 @@
  * its implementation (zod schemas, probes, planners) only when that command runs, so `--help`
  * and `--version` stay about as fast as starting node.
  */
-import { Command } from 'commander';
+import { Argument, Command } from 'commander';
 import { initDirectDefaults, initLoopDefaults } from '../defaults.js';
 import type { CliContext } from './context.js';
 import { addConsumerOptions, type Implementation, type RunAction } from './consumer-flags.js';
@@ -114,5 +114,21 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
     .option('--resume', 'continue the newest failed or interrupted apply (from its journal)')
     .action(lazy(run, ctx, async () => (await import('./apply.js')).runApply));
 
-  return [initLoop, initDirect, extend, resizeLoop, reactivate, status, apply];
+  const completion = new Command('completion')
+    .summary('print a shell completion script for bash, zsh or fish')
+    .description(
+      'Print a completion script for SHELL on stdout: subcommands, options and their choices; disks complete ' +
+        'from the block devices under /dev, --pool from the pools on the host (through `dmctl __complete`). ' +
+        'Install: `dmctl completion bash | sudo tee /etc/bash_completion.d/dmctl` (docs/completion.md).',
+    )
+    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+    .action(lazy(run, ctx, async () => (await import('./completion.js')).runCompletion));
+
+  // For the completion scripts: `__complete pools [COMMAND]` prints the pools COMMAND's --pool takes.
+  const complete = new Command('__complete')
+    .argument('<what>')
+    .argument('[command]')
+    .action(lazy(run, ctx, async () => (await import('./completion.js')).runComplete));
+
+  return [initLoop, initDirect, extend, resizeLoop, reactivate, status, apply, completion, complete];
 }

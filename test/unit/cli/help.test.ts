@@ -37,7 +37,7 @@ export function earlyBreaks(text: string, width: number): string[] {
 }
 
 const width = process.stdout.isTTY ? process.stdout.columns : 80;
-const subcommands = ['init-loop', 'init-direct', 'extend', 'resize-loop', 'reactivate', 'status', 'apply'];
+const subcommands = ['init-loop', 'init-direct', 'extend', 'resize-loop', 'reactivate', 'status', 'apply', 'completion'];
 
 describe('--help at 80 columns', () => {
   it('the check finds the break status --help had (issue 15.5)', () => {
