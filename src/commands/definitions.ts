@@ -129,6 +129,8 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
     .argument('<what>')
     .argument('[command]')
     .action(lazy(run, ctx, async () => (await import('./completion.js')).runComplete));
+  // For the build (scripts/man.mjs): the man page, dmctl(1), from these same definitions.
+  const man = new Command('__man').action(lazy(run, ctx, async () => (await import('./man.js')).runMan));
 
-  return [initLoop, initDirect, extend, resizeLoop, reactivate, status, apply, completion, complete];
+  return [initLoop, initDirect, extend, resizeLoop, reactivate, status, apply, completion, complete, man];
 }
