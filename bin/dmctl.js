@@ -22,6 +22,8 @@ function load(cachedData) {
     process.stderr.write(`dmctl: error: ${bundle} is missing: run \`npm run build\` (npm ci runs it)\n`);
     process.exit(1);
   }
+  // The bundle starts with a `#!` line (it runs on its own too): a comment of the same length here.
+  if (source.startsWith('#!')) source = `//${source.slice(2)}`;
   const script = new Script(wrap(source), { filename: bundle, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, require, module, bundle, __dirname);

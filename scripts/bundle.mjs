@@ -7,7 +7,7 @@
 // ESM loader, and a code cache means no compiling at all. Subcommands stay lazy: esbuild turns each
 // `import('./commands/x.js')` into a module initialised only when that command runs.
 import { build } from 'esbuild';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -25,8 +25,14 @@ await build({
   minify: true,
   // tsc's source maps are picked up: the map points into src/*.ts.
   sourcemap: 'linked',
+  // The bundle is also dmctl's single-file install (docs/install.md): it holds every dependency, so
+  // `node dmctl.cjs …` (or the file itself, executable, on PATH) runs it anywhere without node_modules.
+  // bin/dmctl.js loads it as a module instead, so this footer stays idle there.
+  banner: { js: '#!/usr/bin/env node' },
+  footer: { js: 'if(require.main===module)module.exports.main(process.argv.slice(2)).then(c=>{process.exitCode=c});' },
   logLevel: 'warning',
 });
+chmodSync('dist/dmctl.cjs', 0o755);
 
 // The code cache holds the functions compiled by the time it is made, so first run what an operator
 // runs most: every --help, and `status` on a recorded real host (fixtures, injected: no subprocess).
