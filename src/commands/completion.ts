@@ -69,8 +69,9 @@ export function bashScript(spec: ProgramSpec): string {
 
 # Block devices (and directories, to walk /dev/disk/by-id/…) under the word typed, /dev/ by default.
 _dmctl_devices() {
-  local f dirs=0 IFS=$'\\n'
-  for f in $(compgen -f -- "\${1:-/dev/}"); do
+  local f dirs=0
+  [[ -n \${ZSH_VERSION-} ]] && setopt localoptions nullglob
+  for f in "\${1:-/dev/}"*; do
     if [[ -b $f ]]; then COMPREPLY+=("$f")
     elif [[ -d $f ]]; then COMPREPLY+=("$f/"); dirs=1
     fi

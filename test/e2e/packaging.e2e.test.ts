@@ -159,10 +159,14 @@ describe('the zsh and fish completion scripts', () => {
     const path = script('zsh');
     expect(run(['zsh', '-n', path])).toEqual({ code: 0, stdout: '', stderr: '' });
     // zsh arrays start at 1: the script shifts its indexes (compgen's filtering is zsh's own, left to compadd).
-    const program = `autoload -U compinit && compinit -u -D; source ${path}; t() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _dmctl; print -r -- "\${COMPREPLY[*]}"; }; t dmctl --format ''; t dmctl init-direct --consumer ''; t dmctl completion ''`;
+    const program = `autoload -U compinit && compinit -u -D; source ${path}; t() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _dmctl; print -r -- "\${COMPREPLY[*]}"; }; t dmctl --format ''; t dmctl init-direct --consumer ''; t dmctl completion ''; t dmctl init-direct /dev/loop; t dmctl init-direct /dev/nul`;
     const r = run(['zsh', '-f', '-c', program], { env: { PATH: cleanPath, HOME: dir } });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('text json shell\ndocker containerd none\nbash zsh fish\n');
+    const loops = readdirSync('/dev').filter((n) => /^loop\d+$/.test(n)).map((n) => `/dev/${n}`);
+    expect(loops.length).toBeGreaterThan(0);
+    const [formats, consumers, shells, devices, none, ...rest] = r.stdout.split('\n');
+    expect([formats, consumers, shells, none, ...rest]).toEqual(['text json shell', 'docker containerd none', 'bash zsh fish', '', '']);
+    expect(devices!.split(' ').sort()).toEqual(loops.sort());
   });
 
   it('fish parses its script and completes through its own machinery (complete -C)', () => {
