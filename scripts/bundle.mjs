@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Second half of `npm run build`: bundles what tsc emitted to dist/ into one CommonJS file,
+// Second part of `npm run build`: bundles what tsc emitted to dist/ into one CommonJS file,
 // dist/dmctl.cjs, and writes the V8 code cache bin/dmctl.js runs it with (dist/dmctl.cjs.codecache).
 //
 // Why (docs/performance.md): node resolves, compiles and evaluates every module file it loads. zod

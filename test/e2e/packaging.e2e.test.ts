@@ -6,7 +6,7 @@
  * groff-base, zsh and fish.
  */
 import { execFileSync, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,12 @@ describe('the single-file install: dist/dmctl.cjs alone', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('dmsetup create single-file-test --table');
     expect(existsSync(join(dir, 'pool'))).toBe(false);
+  });
+
+  it('`__complete pools` (what --pool completion runs) prints nothing and exits 0 for a user who may not run lvs', () => {
+    chmodSync(dir, 0o755);
+    const r = run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, file, '__complete', 'pools', 'extend'], { cwd: '/' });
+    expect(r).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
   it('a bad option is refused with exit 3, as from npm', () => {
