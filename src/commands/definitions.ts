@@ -121,7 +121,7 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
         'from the block devices under /dev, --pool from the pools on the host (through `dmctl __complete`). ' +
         'Install: `dmctl completion bash | sudo tee /etc/bash_completion.d/dmctl` (docs/completion.md).',
     )
-    .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+    .addArgument(new Argument('<shell>', 'the shell the script is for').choices(['bash', 'zsh', 'fish']))
     .action(lazy(run, ctx, async () => (await import('./completion.js')).runCompletion));
 
   // For the completion scripts: `__complete pools [COMMAND]` prints the pools COMMAND's --pool takes.

@@ -115,6 +115,16 @@ describe('dmctl completion bash', () => {
   });
 });
 
+describe('dmctl completion SHELL', () => {
+  it('prints a script for each shell, and refuses another shell with exit 3, printing no script', async () => {
+    for (const shell of ['bash', 'zsh', 'fish']) expect((await dmctl(['completion', shell])).stdout).toMatch(new RegExp(`^# ${shell} completion for dmctl`));
+    const r = await dmctl(['completion', 'tcsh']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^dmctl: error: .*'tcsh'.*Allowed choices are bash, zsh, fish\./);
+  });
+});
+
 describe('dmctl __complete pools', () => {
   const lvsArgv = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,data_percent,metadata_percent,lv_metadata_size,chunk_size,transaction_id,seg_monitor,lv_profile,lv_when_full,lv_health_status,lv_dm_path,vg_free,vg_extent_size'];
   const hostWithBothPools = () => ({
