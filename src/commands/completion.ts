@@ -218,8 +218,8 @@ export async function runCompletion(_global: GlobalOptions, cmd: Command, ctx: C
 
 /**
  * `dmctl __complete pools [COMMAND]`: one pool name a line, the way COMMAND's --pool takes it (the
- * LV name of an LVM thin pool for extend, a bare device-mapper pool's name for resize-loop; both for
- * the others). Quiet: any failure (not root, no LVM) prints nothing and exits 0.
+ * LV name of an LVM thin pool for extend, VG/LV for status, a bare device-mapper pool's name for
+ * resize-loop; both for the others). Quiet: any failure (not root, no LVM) prints nothing and exits 0.
  */
 export async function runComplete(_global: GlobalOptions, cmd: Command, ctx: CliContext): Promise<number> {
   const [what, command] = cmd.args;
@@ -230,7 +230,8 @@ export async function runComplete(_global: GlobalOptions, cmd: Command, ctx: Cli
     const state = await probeStatus(ctx);
     const thinPools = state.lvs.filter((l) => l.attr.isThinPool);
     const lvmKernelNames = new Set(thinPools.flatMap((l) => [lvmDmName(l.vgName, l.name), `${lvmDmName(l.vgName, l.name)}-tpool`]));
-    const lvm = command === 'resize-loop' ? [] : thinPools.map((l) => l.name);
+    // status --pool takes VG/LV; extend and the init commands an LV name.
+    const lvm = command === 'resize-loop' ? [] : thinPools.map((l) => (command === 'status' ? `${l.vgName}/${l.name}` : l.name));
     const bare = command === 'extend' ? [] : state.dmStatuses.map((s) => s.name).filter((n) => !lvmKernelNames.has(n));
     const names = [...new Set([...lvm, ...bare])];
     if (names.length > 0) ctx.io.stdout.write(`${names.join('\n')}\n`);

@@ -184,7 +184,7 @@ describe('the zsh and fish completion scripts', () => {
       return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!);
     };
     expect(complete('dmctl st')).toEqual(['status']);
-    expect(complete('dmctl status --p')).toEqual(['--prometheus']);
+    expect(complete('dmctl status --pr')).toEqual(['--prometheus']);
     expect(complete('dmctl init-direct --consumer ').sort()).toEqual(['containerd', 'docker', 'none']);
     expect(complete('dmctl --format ').sort()).toEqual(['json', 'shell', 'text']);
     expect(complete('dmctl completion ').sort()).toEqual(['bash', 'fish', 'zsh']);

@@ -67,7 +67,7 @@ describe('dmctl completion bash', () => {
   it("offers every option a subcommand defines, and the global ones", () => {
     const offered = reply('dmctl', 'init-direct', '-');
     for (const flag of [...definedFlags('init-direct'), '--dry-run', '--yes', '--json', '--format', '--out', '--wait']) expect(offered).toContain(flag);
-    expect(reply('dmctl', 'status', '--p')).toEqual(['--prometheus']);
+    expect(reply('dmctl', 'status', '--p')).toEqual(['--pool', '--prometheus']);
     expect(reply('dmctl', '--d')).toEqual(['--detailed-exitcode', '--dry-run']);
   });
 
@@ -146,6 +146,7 @@ describe('dmctl __complete pools', () => {
     expect((await dmctl(['__complete', 'pools', 'extend'], hostWithBothPools())).stdout).toBe('thinpool\n');
     expect((await dmctl(['__complete', 'pools', 'resize-loop'], hostWithBothPools())).stdout).toBe('dmctl-pool\n');
     expect((await dmctl(['__complete', 'pools', 'init-loop'], hostWithBothPools())).stdout).toBe('thinpool\ndmctl-pool\n');
+    expect((await dmctl(['__complete', 'pools', 'status'], hostWithBothPools())).stdout).toBe('docker/thinpool\ndmctl-pool\n');
   });
 
   it('prints nothing and exits 0 when the host cannot be probed', async () => {
