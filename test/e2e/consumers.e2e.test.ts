@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScenario, type ScenarioResult } from './scenario.js';
-import { ociArchive, rootfsTarball } from './images.js';
+import { dockerImport, ociArchive, rootfsTarball } from './images.js';
 
 type Scenario = ScenarioResult & { cleanup(): Promise<void> };
 
@@ -50,7 +50,7 @@ echo "dockerd answered after ~$i s"
 rec info /usr/bin/docker info
 rec info-json /usr/bin/docker info --format '{{json .}}'
 ${rootfsTarball('/tmp/tiny.tar')}
-rec import /usr/bin/docker import /tmp/tiny.tar tiny:1
+rec import ${dockerImport('/tmp/tiny.tar', 'tiny:1')}
 rec status-before dmctl --json status
 # The root filesystem line shows the container's own thin device; 48 MiB go into that root.
 rec run /usr/bin/docker run --network none --name c1 tiny:1 /bin/busybox sh -c \\

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScenario, type ScenarioResult } from './scenario.js';
-import { ociArchive, rootfsTarball } from './images.js';
+import { dockerImport, ociArchive, rootfsTarball } from './images.js';
 
 type Scenario = ScenarioResult & { cleanup(): Promise<void> };
 
@@ -41,7 +41,7 @@ rec apply dmctl init-direct /dev/ubda --yes --storage-opt dm.override_udev_sync_
 dockerd --iptables=false --bridge=none >/tmp/dockerd.log 2>&1 &
 for i in $(seq 1 60); do /usr/bin/docker info >/dev/null 2>&1 && break; sleep 1; done
 ${rootfsTarball('/tmp/tiny.tar')}
-rec import /usr/bin/docker import /tmp/tiny.tar tiny:1
+rec import ${dockerImport('/tmp/tiny.tar', 'tiny:1')}
 for spec in small:10 big:40 mid:20; do
   rec "run-\${spec%%:*}" /usr/bin/docker run --network none --name "\${spec%%:*}" tiny:1 /bin/busybox sh -c \\
     "/bin/busybox dd if=/dev/zero of=/fill bs=1M count=\${spec#*:} 2>/dev/null && /bin/busybox sync"

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runScenario, type ScenarioResult } from './scenario.js';
-import { rootfsTarball } from './images.js';
+import { dockerImport, rootfsTarball } from './images.js';
 
 type Scenario = ScenarioResult & { cleanup(): Promise<void> };
 const guestOpts = '--storage-opt dm.override_udev_sync_check=true --storage-opt dm.basesize=1G';
@@ -26,7 +26,7 @@ rec apply dmctl init-loop --data-size 2G --metadata-size 128M ${guestOpts} --yes
 ${startDocker}
 rec info /usr/bin/docker info
 ${rootfsTarball('/tmp/tiny.tar')}
-/usr/bin/docker import /tmp/tiny.tar tiny:1 >/dev/null
+${dockerImport('/tmp/tiny.tar', 'tiny:1')} >/dev/null
 rec run /usr/bin/docker run --network none tiny:1 /bin/busybox sh -c '/bin/busybox dd if=/dev/zero of=/big bs=1M count=16 && /bin/busybox sync'
 rec status-json dmctl --json status
 rec dockerd-log cat /tmp/dockerd.log
