@@ -75,7 +75,7 @@ interface PlayJson {
   stats: Record<string, { changed: number; failures: number; ok: number; ignored?: number }>;
 }
 const task = (doc: PlayJson, name: string, host = 'localhost'): TaskResult => {
-  for (const p of doc.plays) for (const t of p.tasks) if (t.task.name === name) return t.hosts[host] as TaskResult;
+  for (const p of doc.plays) for (const t of p.tasks) if (t.task.name === name || t.task.name.endsWith(` : ${name}`)) return t.hosts[host] as TaskResult;
   throw new Error(`no task ${name}`);
 };
 

@@ -229,8 +229,12 @@ digest:
   returned: with C(plan_out) or C(state=applied)
   type: str
 rc:
-  description: dmctl's exit status (docs/exit-codes.md).
-  returned: always
+  description: dmctl's exit status (docs/exit-codes.md) when the task fails (3 refused, 1 a step failed, 130 interrupted).
+  returned: failure
+  type: int
+dmctl_rc:
+  description: dmctl's exit status when the task succeeds (0, or 2 from C(--detailed-exitcode) when a dry run or saved plan has steps).
+  returned: success
   type: int
 cmd:
   description: The dmctl command line that ran.
@@ -341,7 +345,7 @@ def check_mode(module, p, args):
     if rc not in (EXIT_OK, EXIT_CHANGES_PENDING):
         fail_refused(module, rc, out, err, argv)
     plan = parse_json(module, out, argv, rc, err)
-    res = dict(changed=rc == EXIT_CHANGES_PENDING, rc=rc, cmd=argv, stderr=err, **summary(plan))
+    res = dict(changed=rc == EXIT_CHANGES_PENDING, dmctl_rc=rc, cmd=argv, stderr=err, **summary(plan))
     if module._diff:
         # the same plan again, rendered for people (a dry run changes nothing, so asking twice is safe)
         trc, text, terr, targv = run_dmctl(module, global_args(p) + ['--dry-run'] + args)
@@ -361,7 +365,7 @@ def check_mode_saved(module, p):
     except (IOError, OSError, ValueError) as e:
         module.fail_json(msg='cannot read the plan file %s: %s' % (path, e), rc=EXIT_REFUSED, cmd=[])
     plan = saved.get('plan', {})
-    module.exit_json(changed=len(plan.get('steps', [])) > 0, rc=EXIT_OK, cmd=[], stderr='', plan_file=path,
+    module.exit_json(changed=len(plan.get('steps', [])) > 0, dmctl_rc=EXIT_OK, cmd=[], stderr='', plan_file=path,
                      digest=saved.get('digest'), **summary(plan))
 
 
@@ -373,7 +377,7 @@ def save_plan(module, p, args):
         fail_refused(module, rc, out, err, argv)
     with open(path) as f:
         saved = json.load(f)
-    res = dict(changed=rc == EXIT_CHANGES_PENDING, rc=rc, cmd=argv, stderr=err, plan_file=path,
+    res = dict(changed=rc == EXIT_CHANGES_PENDING, dmctl_rc=rc, cmd=argv, stderr=err, plan_file=path,
                digest=saved.get('digest'), plan_text=out, **summary(saved['plan']))
     if module._diff:
         res['diff'] = {'prepared': out}
@@ -392,7 +396,7 @@ def apply(module, p, args):
     doc = parse_json(module, out, argv, rc, err)
     # Nothing to do: stdout is the (empty) plan. Applied or failed: {plan, result}.
     plan = doc['plan'] if 'result' in doc else doc
-    res = dict(rc=rc, cmd=argv, stderr=err, **summary(plan))
+    res = dict(dmctl_rc=rc, cmd=argv, stderr=err, **summary(plan))
     res.update(extra)
     text = plan_text_of(err)
     if text:
@@ -404,7 +408,7 @@ def apply(module, p, args):
         res.update(result=r, done=r.get('done', []), journal=r.get('journal'))
         if rc != EXIT_OK or r.get('status') != 'done':
             res.update(failed_step=r.get('failed'), remaining=r.get('remaining', []))
-            module.fail_json(msg=failure_report(err), changed=len(r.get('done', [])) > 0, **res)
+            module.fail_json(msg=failure_report(err), changed=len(r.get('done', [])) > 0, rc=rc, **res)
         module.exit_json(changed=True, **res)
     if rc != EXIT_OK:
         fail_refused(module, rc, out, err, argv, extra)

@@ -66,9 +66,9 @@ pools:
   returned: always
   type: list
   elements: dict
-rc:
-  description: dmctl's exit status.
-  returned: always
+dmctl_rc:
+  description: dmctl's exit status (0).
+  returned: success
   type: int
 cmd:
   description: The dmctl command line that ran.
@@ -87,7 +87,7 @@ def main():
     if rc != EXIT_OK:
         module.fail_json(msg=refusal_message(err, rc), rc=rc, cmd=argv, stdout=out, stderr=err)
     doc = parse_json(module, out, argv, rc, err)
-    module.exit_json(changed=False, rc=rc, cmd=argv, ansible_facts={'dmctl_status': doc}, pools=doc.get('pools', []))
+    module.exit_json(changed=False, dmctl_rc=rc, cmd=argv, ansible_facts={'dmctl_status': doc}, pools=doc.get('pools', []))
 
 
 if __name__ == '__main__':
