@@ -122,6 +122,9 @@ rec beta-intact wipefs --no-act --json /dev/ubde
 `,
       { disks: ['1G', '512M', '512M', '512M', '512M'], share: [T], timeoutSec: 900 },
     );
+    // docs/ansible.md shows these outputs: DMCTL_CAPTURE_DIR=DIR keeps a copy
+    const keep = process.env.DMCTL_CAPTURE_DIR;
+    if (keep) for (const f of readdirSync(T)) if (/\.(out|err|rc)$/.test(f)) cpSync(join(T, f), join(keep, f));
   }, 960_000);
 
   it('the role installs dmctl and the boot unit and builds the pool; a re-run is ok, not changed', () => {
@@ -191,7 +194,8 @@ rec beta-intact wipefs --no-act --json /dev/ubde
     }
     const reviewed = r('reviewed');
     expect(reviewed.rc).not.toBe(0); // beta failed
-    expect(reviewed.out).toMatch(/alpha\s+: ok=\d+\s+changed=1\s+unreachable=0\s+failed=0/);
+    expect(reviewed.out).toMatch(/alpha\s+: ok=\d+\s+changed=2\s+unreachable=0\s+failed=0/); // copy + apply
+    expect(reviewed.out).toMatch(/Apply the reviewed plans \(dmctl refuses a plan that went stale\)[^\n]*\n(?:.*\n)*?changed: \[alpha\] => \(item=lp\)/);
     expect(reviewed.out).toMatch(/beta\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1/);
     expect(reviewed.out).toMatch(/stale plan: the host no longer allows \/var\/lib\/dmctl\/plans\/beta\.reviewed\.plan/);
     expect(r('lp').out).toMatch(/ thin-pool /);
