@@ -36,6 +36,8 @@ afterAll(() => {
 
 const guestPrelude = (t: string) => `
 set -uo pipefail
+# the guest's root is the host's under an overlay: start from no dmctl state whatever the host holds
+rm -rf /var/lib/dmctl /etc/lvm/profile/docker-thinpool.profile
 export ANSIBLE_COLLECTIONS_PATH=${t}/coll ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_DEPRECATION_WARNINGS=0
 cd "$PROJECT_ROOT/test/e2e/ansible"
 rec() {
@@ -112,6 +114,11 @@ rec check play fresh.yml --check --diff
 rec fresh-wipefs wipefs --no-act --json /dev/ubdd
 rec fresh-vgs vgs fresh
 mkfs.ext4 -q /dev/ubdb
+mkdir -p /run/shim
+printf '%s\\n' '#!/bin/sh' \\
+  'if [ ! -e /run/shim/done ] && echo " $* " | grep -q -- thinpool; then touch /run/shim/done; echo "lvconvert: injected failure" >&2; exit 5; fi' \\
+  'exec /usr/sbin/lvconvert "$@"' > /run/shim/lvconvert
+chmod +x /run/shim/lvconvert
 rec cases jplay cases.yml
 rec ext4-intact wipefs --no-act --json /dev/ubdb
 rec save jplay review.yml -e dmctl_plan_mode=save -e dmctl_review_dir=${T}/review
@@ -171,6 +178,23 @@ rec beta-intact wipefs --no-act --json /dev/ubde
     expect(t.plan_text).toMatch(/\[destructive\]/);
   });
 
+  it('a step that fails half-way fails the task with dmctl\'s report; the same task again finishes', () => {
+    const doc = j('cases');
+    const fail = task(doc, 'A step that fails half-way reports what was done, what failed and how to resume');
+    expect(fail.failed).toBe(true);
+    expect(fail.rc).toBe(1);
+    expect(fail.changed).toBe(true);
+    expect(fail.msg).toMatch(/step "Convert them into the thin pool flaky\/thinpool \(chunk 512K\)" failed: lvconvert: injected failure/);
+    expect(fail.msg).toMatch(/done \(4\): pvcreate, vgcreate, lvcreate-data, lvcreate-metadata/);
+    expect(fail.msg).toMatch(/dmctl apply --resume/);
+    expect(fail.done).toEqual(['pvcreate', 'vgcreate', 'lvcreate-data', 'lvcreate-metadata']);
+    expect((fail.failed_step as { id: string }).id).toBe('lvconvert');
+    expect(fail.journal).toMatch(/^\/var\/lib\/dmctl\/journal\//);
+    const again = task(doc, 'The same task again does what is still missing');
+    expect(again.changed).toBe(true);
+    expect(again.steps?.[0]).toBe('lvconvert');
+  });
+
   it('extend grows the pool with a new disk; again is not changed; status facts show the pool', () => {
     const doc = j('cases');
     const ext = task(doc, 'Extend the pool with a new disk');
@@ -181,7 +205,7 @@ rec beta-intact wipefs --no-act --json /dev/ubde
     const pool = facts.ansible_facts?.dmctl_status?.pools.find((p) => p.name === 'docker/thinpool');
     expect(pool?.data.totalBytes).toBeGreaterThan(1024 ** 3);
     expect(task(doc, 'The pool is active and monitored').failed).toBeFalsy();
-    expect(doc.stats.localhost).toMatchObject({ failures: 0, ignored: 2 });
+    expect(doc.stats.localhost).toMatchObject({ failures: 0, ignored: 3 });
   });
 
   it('reviewed plans: saved per host and fetched; applied as reviewed; a stale one refused, its disk intact', () => {
