@@ -10,7 +10,7 @@ export const ExitCode = {
   changesPending: 2,
   /** Refused before changing anything: bad input, failed precondition, failed probe. */
   refused: 3,
-  /** Interrupted by SIGINT/SIGTERM. */
+  /** Interrupted by SIGINT, SIGTERM or SIGHUP. */
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -44,5 +44,32 @@ export class ProbeError extends RefusedError {
   ) {
     super(message, hint);
     this.name = 'ProbeError';
+  }
+}
+
+/** What dmctl suggests when a read-only command hangs: almost always a suspended (or dead) device under LVM. */
+export const hungDeviceHint =
+  'a device it reads may be hung: `dmsetup info -c` shows suspended devices (`dmsetup resume NAME`), see docs/troubleshooting.md ("a hung device")';
+
+/** A command did not answer within its time limit: nothing was changed (exit 3). */
+export class TimedOutError extends RefusedError {
+  constructor(
+    readonly command: string,
+    readonly seconds: number,
+    readonly stuckPid?: number,
+  ) {
+    super(
+      `${command} did not answer within ${seconds} s${stuckPid !== undefined ? ` (pid ${stuckPid} did not die even from SIGKILL: it is blocked in the kernel)` : ''}`,
+      hungDeviceHint,
+    );
+    this.name = 'TimedOutError';
+  }
+}
+
+/** SIGINT, SIGTERM or SIGHUP ended dmctl outside an apply (exit 130). */
+export class InterruptedError extends DmctlError {
+  constructor(message: string) {
+    super(message, ExitCode.interrupted);
+    this.name = 'InterruptedError';
   }
 }

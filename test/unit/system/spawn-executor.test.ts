@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSpawnExecutor } from '../../../src/system/spawn-executor.js';
 
 // The one executor that spawns real processes: exercised on harmless programs.
@@ -28,5 +31,54 @@ describe('spawn executor', () => {
 
   it('reports a signal as 128+N', async () => {
     expect((await run(['sh', '-c', 'kill -TERM $$'])).exitCode).toBe(143);
+  });
+});
+
+// Time limits and aborts on real children: the process group of a plan step, and what is left after.
+describe('spawn executor: time limits, aborts, process groups', () => {
+  const run = createSpawnExecutor({ stepForceKillMs: 500 }).run;
+  // Alive and not a zombie (an orphan's reaper may be slow to reap it).
+  const alive = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[0] !== 'Z';
+    } catch {
+      return false;
+    }
+  };
+
+  it('a read-only command past its limit is SIGKILLed and reported as timed out', async () => {
+    const t0 = Date.now();
+    let pid = 0;
+    const r = await run(['sleep', '30'], { timeoutMs: 200, onSpawn: (p) => (pid = p) });
+    expect(r.timedOut).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('a plan step past its limit: its whole process group is killed (what it forked too)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dmctl-exec-'));
+    const pidFile = join(dir, 'grandchild');
+    // sh ignores SIGTERM here, and its background child records its pid: both must die.
+    const r = await run(['sh', '-c', `trap '' TERM; sleep 30 & echo $! > ${pidFile}; wait`], { timeoutMs: 300, changesHost: true });
+    expect(r.timedOut).toBe(true);
+    const grandchild = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(alive(grandchild)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an abort kills the child and says so', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const r = await run(['sleep', '30'], { signal: controller.signal });
+    expect(r.cancelled).toBe(true);
+  });
+
+  it('a plan step runs in a process group of its own; a read-only command in dmctl\'s', async () => {
+    const pgid = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2];
+    const step = await run(['sh', '-c', 'cut -d" " -f5 /proc/$$/stat'], { changesHost: true });
+    const probe = await run(['sh', '-c', 'cut -d" " -f5 /proc/$$/stat']);
+    expect(probe.stdout.trim()).toBe(pgid(process.pid));
+    expect(step.stdout.trim()).not.toBe(pgid(process.pid));
   });
 });
