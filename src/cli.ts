@@ -2,11 +2,12 @@
  * dmctl's command line: commander wiring, global flags, exit codes, and the one top-level catch.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { DmctlError, ExitCode } from './errors.js';
+import { DmctlError, ExitCode, RefusedError } from './errors.js';
 import type { CliContext, GlobalOptions } from './commands/context.js';
 import { commands } from './commands/definitions.js';
 import { createHostFiles } from './system/files.js';
 import { createSpawnExecutor } from './system/spawn-executor.js';
+import { boundedExecutor, defaultDeadlines, type Deadlines } from './system/exec.js';
 import { probeStatus } from './probe/status.js';
 
 export const version = '0.1.0';
@@ -36,22 +37,101 @@ function defaultContext(): CliContext {
         : {}),
     },
     onInterrupt: (handler) => {
-      process.on('SIGINT', handler);
-      process.on('SIGTERM', handler);
+      const listeners = interruptSignals.map((signal) => [signal, () => handler(signal)] as const);
+      for (const [signal, listener] of listeners) process.on(signal, listener);
       return () => {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
+        for (const [signal, listener] of listeners) process.off(signal, listener);
       };
     },
+    exit: (code) => process.exit(code),
   };
+}
+
+/** Handled alike: Ctrl-C, a service manager's stop, an SSH session that dropped. */
+const interruptSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** After a signal outside an apply, how long dmctl may take to end on its own before it exits anyway. */
+const exitGraceMs = 1500;
+
+/** The default `status --check` limit (the monitoring-plugins convention), and any other read's. */
+export const checkTimeoutSeconds = 10;
+
+/**
+ * `--timeout SECS` (and `-t SECS` for status), read before commander parses anything: the probes of
+ * `status` start before then. undefined: not given; NaN: given but not a whole number of seconds.
+ */
+export function timeoutOf(args: readonly string[]): number | undefined {
+  const isStatus = subcommandOf(args) === 'status';
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') break;
+    if (arg === '--timeout' || (isStatus && arg === '-t')) value = args[++i] ?? '';
+    else if (arg.startsWith('--timeout=')) value = arg.slice('--timeout='.length);
+    else if (isStatus && /^-t\d/.test(arg)) value = arg.slice(2);
+  }
+  if (value === undefined) return undefined;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  return n >= 1 && n <= 86_400 ? n : NaN;
+}
+
+function stepTimeoutOf(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.DMCTL_STEP_TIMEOUT;
+  return v !== undefined && /^\d+$/.test(v) && Number(v) >= 1 ? Number(v) * 1000 : undefined;
 }
 
 /** Runs dmctl with `args` (without `node` and the script) and returns the exit code. */
 export async function main(args: readonly string[], injected?: Partial<CliContext>): Promise<number> {
-  let context: CliContext | undefined;
-  const ctx = (): CliContext => (context ??= { ...defaultContext(), ...injected } as CliContext);
   const io = injected?.io ?? { stdout: process.stdout, stderr: process.stderr };
   let exitCode: number = ExitCode.ok;
+  const timeout = timeoutOf(args);
+  const isCheck = subcommandOf(args) === 'status' && args.includes('--check');
+
+  // The run's context, made when a command first needs it (never for --version or --help): every
+  // command it runs is bounded in time, and a signal is handled from then on.
+  let context: CliContext | undefined;
+  const cancelReads = new AbortController();
+  const handlers: Array<(signal?: string) => void> = [];
+  let removeSignals: (() => void) | undefined;
+  const ctx = (): CliContext => {
+    if (context) return context;
+    const base = { ...defaultContext(), ...injected } as CliContext;
+    const readSeconds = Number.isNaN(timeout) || timeout === undefined ? (isCheck ? checkTimeoutSeconds : defaultDeadlines.readMs / 1000) : timeout;
+    const deadlines: Deadlines = {
+      ...defaultDeadlines,
+      readMs: readSeconds * 1000,
+      stepMs: stepTimeoutOf(base.env) ?? defaultDeadlines.stepMs,
+      ...(isCheck ? { readDeadlineAt: Date.now() + readSeconds * 1000 } : {}),
+      ...base.deadlines,
+    };
+    const onSignal = (signal?: string) => {
+      const handler = handlers.at(-1);
+      if (handler) return handler(signal);
+      // Outside an apply (or watch): end promptly, killing the read-only commands still running.
+      cancelReads.abort();
+      // (Only for real signals: a test that injects its signals must not end the test process.)
+      const exit = injected?.onInterrupt ? injected.exit : base.exit;
+      if (exit) {
+        const t = setTimeout(() => exit(ExitCode.interrupted), exitGraceMs);
+        (t as { unref?: () => void }).unref?.();
+      }
+    };
+    removeSignals = base.onInterrupt?.(onSignal);
+    context = {
+      ...base,
+      executor: boundedExecutor(base.executor, deadlines, cancelReads.signal),
+      deadlines,
+      cancel: () => cancelReads.abort(),
+      onInterrupt: (handler) => {
+        handlers.push(handler);
+        return () => {
+          const at = handlers.lastIndexOf(handler);
+          if (at >= 0) handlers.splice(at, 1);
+        };
+      },
+    };
+    return context;
+  };
 
   // `status` is what monitors run every few seconds: start its (read-only) probes now, so lvs runs
   // while node builds the command line and loads the status command (docs/performance.md). A
@@ -74,6 +154,7 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
     .addOption(new Option('--format <format>', 'how plans are shown: text, json, or shell (a bash runbook; implies --dry-run)').choices(['text', 'json', 'shell']))
     .option('--out <file>', 'save the plan to FILE for `dmctl apply FILE` instead of applying it')
     .option('--wait', 'wait for another dmctl that is changing the host, instead of refusing')
+    .option('--timeout <seconds>', `give each read-only command SECONDS to answer (default 30; status --check: ${checkTimeoutSeconds}, for the whole check)`)
     .showHelpAfterError('(run dmctl --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -88,6 +169,7 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
       const cmd = actionArgs[actionArgs.length - 1] as Command;
       const o = cmd.optsWithGlobals();
       const format = (o.format ?? (o.json === true ? 'json' : 'text')) as GlobalOptions['format'];
+      if (Number.isNaN(timeout)) throw new RefusedError('--timeout: must be a whole number of seconds from 1 to 86400');
       const global: GlobalOptions = {
         dryRun: o.dryRun === true,
         yes: o.yes === true,
@@ -98,6 +180,7 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
         color: o.color !== false,
         verbose: o.verbose === true,
         detailedExitcode: o.detailedExitcode === true,
+        timeout,
       };
       exitCode = await action(global, cmd);
     };
@@ -110,11 +193,13 @@ export async function main(args: readonly string[], injected?: Partial<CliContex
     return exitCode;
   } catch (error) {
     return report(error, io.stderr);
+  } finally {
+    removeSignals?.();
   }
 }
 
 /** Global options that take a value: the word after them is not the subcommand. */
-const globalsWithValue = new Set(['--format', '--out']);
+const globalsWithValue = new Set(['--format', '--out', '--timeout']);
 
 /** The subcommand `args` name, read before commander parses them; undefined when there is none. */
 export function subcommandOf(args: readonly string[]): string | undefined {

@@ -1,5 +1,5 @@
 /** Everything a command needs from the outside world, injected so the CLI runs in-process in tests. */
-import type { Executor } from '../system/exec.js';
+import type { Deadlines, Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
 import type { StatusState } from '../model/state.js';
 
@@ -18,8 +18,18 @@ export interface CliContext {
   uid: number;
   env: NodeJS.ProcessEnv;
   io: Io;
-  /** Installs SIGINT/SIGTERM handlers for the apply phase; returns a function that removes them. */
-  onInterrupt?: (handler: () => void) => () => void;
+  /**
+   * Installs a handler for SIGINT, SIGTERM and SIGHUP (it gets the signal's name); returns its removal.
+   * main() installs one for the whole run; commands that handle a signal themselves (apply, `status
+   * --watch`) stack theirs on it, and only the newest runs.
+   */
+  onInterrupt?: (handler: (signal?: string) => void) => () => void;
+  /** Kills the read-only commands still running (a signal outside an apply, `status --watch` ending). */
+  cancel?: () => void;
+  /** Time limits; default: `defaultDeadlines` (system/exec.ts), `--timeout`, `DMCTL_STEP_TIMEOUT`. */
+  deadlines?: Partial<Deadlines>;
+  /** Ends the process: the last resort when a signal arrived and dmctl did not end on its own. */
+  exit?: (code: number) => void;
   sleep?: (ms: number) => Promise<void>;
   /** The clock (journal names, lock info); injectable for tests. */
   now?: () => Date;
@@ -48,6 +58,8 @@ export interface GlobalOptions {
   color: boolean;
   verbose: boolean;
   detailedExitcode: boolean;
+  /** `--timeout SECS`: each read-only command's limit (status --check: the whole check's). */
+  timeout?: number | undefined;
 }
 
 /** The context's sleep, or a real timer. */

@@ -93,6 +93,7 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
         'the VG free space they can grow into, with a warning and its fix for each known trap.',
     )
     .option('--check', 'one Nagios-style line; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
+    .option('-t <seconds>', 'with --check: answer UNKNOWN if the host does not answer within SECONDS (default 10; same as --timeout)')
     .option('--warn <pct>', 'with --check: data use that warns', '80')
     .option('--crit <pct>', 'with --check: data use that is critical', '90')
     .option('--meta-warn <pct>', 'with --check: metadata use that warns', '80')

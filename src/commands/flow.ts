@@ -68,10 +68,10 @@ async function saveOrApply(request: PlanRequest, state: unknown, plan: Plan, ctx
     ctx.io.stderr.write(`plan saved to ${global.out}: review it, then run \`dmctl apply ${global.out}\` (it refuses if the host changes meanwhile)\n`);
     return global.detailedExitcode && plan.steps.length > 0 ? ExitCode.changesPending : ExitCode.ok;
   }
-  return showAndApply(plan, ctx, global);
+  return showAndApply(plan, ctx, global, undefined, request);
 }
 
-export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOptions, resumes?: string): Promise<number> {
+export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOptions, resumes?: string, request?: PlanRequest): Promise<number> {
   const outColor = colorWanted(ctx.io.stdout, !global.color, ctx.env);
   const err = makeStyle(colorWanted(ctx.io.stderr, !global.color, ctx.env));
   // A runbook is for reading or running elsewhere: printing it never applies anything.
@@ -104,22 +104,49 @@ export async function showAndApply(plan: Plan, ctx: CliContext, global: GlobalOp
     }
   }
 
-  // The caller holds the host lock (see `locked`).
+  // The caller holds the host lock (see `locked`). SIGINT, SIGTERM and SIGHUP alike: the first lets
+  // the running step finish and runs nothing after it; a second kills the running step at once.
   let interrupted = false;
-  const removeHandler = ctx.onInterrupt?.(() => {
-    interrupted = true;
-    ctx.io.stderr.write(err.yellow('\ninterrupted: finishing the current step, then stopping…\n'));
+  let running: { title: string; argv?: readonly string[] } | undefined;
+  let journalPath = '';
+  const abortStep = new AbortController();
+  const removeHandler = ctx.onInterrupt?.((signal) => {
+    const name = signal ?? 'signal';
+    if (!interrupted) {
+      interrupted = true;
+      ctx.io.stderr.write(err.yellow(`\n${name}: finishing the current step, then stopping (a second signal aborts it at once)…\n`));
+      return;
+    }
+    if (abortStep.signal.aborted) return;
+    const what = running ? `step "${running.title}"${running.argv ? ` (\`${formatArgv(running.argv)}\`)` : ''}` : 'between steps';
+    ctx.io.stderr.write(
+      err.red(`\nsecond ${name}: aborting now, ${running ? `killing ${what}: its outcome is unknown` : what}.\n`) +
+        `journal: ${journalPath}\nTo go on: \`dmctl apply --resume\` (it probes the host again before the step that did not finish).\n`,
+    );
+    abortStep.abort();
   });
+  const track = {
+    stepStart(step: Plan['steps'][number]) {
+      const a = step.action;
+      running = { title: step.title, ...(a.kind === 'exec' || a.kind === 'check' ? { argv: a.argv } : {}) };
+    },
+    stepDone() {
+      running = undefined;
+    },
+    stepFailed() {
+      running = undefined;
+    },
+  };
   let result: RunResult;
-  let journalPath: string;
   try {
-    const journal = await startJournal(ctx.files, plan, nowOf(ctx).toISOString(), ctx.pid ?? process.pid, resumes);
+    const journal = await startJournal(ctx.files, plan, nowOf(ctx).toISOString(), ctx.pid ?? process.pid, resumes, request);
     journalPath = journal.path;
     result = await applyPlan(plan, {
       executor: ctx.executor,
       files: ctx.files,
-      hooks: combineHooks(journal.hooks, await createProgress(ctx.io.stderr, err, global.verbose)),
+      hooks: combineHooks(journal.hooks, track, await createProgress(ctx.io.stderr, err, global.verbose)),
       interrupted: () => interrupted,
+      signal: abortStep.signal,
       sleep: sleepOf(ctx),
     });
     await journal.finish(result);
@@ -162,7 +189,7 @@ async function applyIfCurrent(file: string, saved: ReturnType<typeof readPlanFil
   if (differs) {
     throw new RefusedError(`${file} does not hold what dmctl plans for this host now: ${differs}: review a new plan (--dry-run, or --out)`);
   }
-  return showAndApply(now.plan, ctx, global);
+  return showAndApply(now.plan, ctx, global, undefined, saved.request);
 }
 
 /** `dmctl apply --resume`: continue the newest failed or interrupted apply from its failed step. */
@@ -185,10 +212,26 @@ async function resumeLocked(ctx: CliContext, global: GlobalOptions): Promise<num
     const at = last.journal.plan.steps.findIndex((s) => s.id === restart);
     if (at >= 0 && at < first) first = at;
   }
-  const remaining = last.journal.plan.steps.slice(first);
-  ctx.io.stderr.write(`resuming ${last.path}: ${first} step${first === 1 ? '' : 's'} were done; continuing from "${remaining[0]?.title ?? '-'}"\n`);
-  const plan: Plan = { ...last.journal.plan, steps: remaining };
-  const code = await showAndApply(plan, ctx, global, last.path);
+  const request = last.journal.request as PlanRequest | undefined;
+  let code: number;
+  if (last.journal.steps[first]?.status === 'unknown') {
+    // Killed before it answered: whether it changed the host is unknown. Plan again from the host as
+    // it is now (every step converges: only what is still missing is planned).
+    const step = last.journal.plan.steps[first]!;
+    if (!request) {
+      throw new RefusedError(
+        `step "${step.title}" of ${last.path} was killed before it answered, so its outcome is unknown, and the journal does not say what made the plan: run the original dmctl command again (it plans only what is still missing)`,
+      );
+    }
+    ctx.io.stderr.write(`resuming ${last.path}: step "${step.title}" was killed before it answered; probing the host again to see what is still missing\n`);
+    const { plan } = await probeAndPlan(request, ctx);
+    code = await showAndApply(plan, ctx, global, last.path, request);
+  } else {
+    const remaining = last.journal.plan.steps.slice(first);
+    ctx.io.stderr.write(`resuming ${last.path}: ${first} step${first === 1 ? '' : 's'} were done; continuing from "${remaining[0]?.title ?? '-'}"\n`);
+    const plan: Plan = { ...last.journal.plan, steps: remaining };
+    code = await showAndApply(plan, ctx, global, last.path, request);
+  }
   // Only a run that applied something consumes the resume point (not a dry run or a runbook).
   if (applies(global)) await markResumed(ctx.files, last.path, last.journal);
   return code;
@@ -208,6 +251,10 @@ function reportResult(result: RunResult, ctx: CliContext, global: GlobalOptions,
       if (f.stderr && f.stderr.trim() !== '') lines.push(...f.stderr.trimEnd().split('\n').map((l) => `  | ${l}`));
       const hint = knownFailure(f.stderr ?? '');
       if (hint) lines.push(err.yellow(`  ! ${hint}`));
+      if (f.outcomeUnknown) {
+        lines.push(err.yellow('  ! no recovery was run and nothing after it: `dmctl apply --resume` probes the host again before it goes on.'));
+        if (f.stuckPid !== undefined) lines.push(err.yellow(`  ! pid ${f.stuckPid} is still there, blocked in the kernel; \`dmsetup info -c\` shows suspended devices (docs/troubleshooting.md, "a hung device")`));
+      }
     } else {
       lines.push(err.yellow('interrupted: stopped between steps.'));
     }
@@ -216,7 +263,11 @@ function reportResult(result: RunResult, ctx: CliContext, global: GlobalOptions,
     lines.push(`not done (${notDone.length}): ${notDone.map((s) => s.id).join(', ') || 'none'}`);
     lines.push(`journal: ${journal}`);
     lines.push('To recover: fix the cause, then run the same command again (dmctl plans only what is still missing),');
-    lines.push('or `dmctl apply --resume` to continue this plan from the step that did not finish. By hand, the rest is:');
+    lines.push(
+      result.failure?.outcomeUnknown
+        ? 'or `dmctl apply --resume` (it probes the host again, then runs what is still missing). By hand, the rest is (check first whether the unfinished step took effect):'
+        : 'or `dmctl apply --resume` to continue this plan from the step that did not finish. By hand, the rest is:',
+    );
     for (const s of notDone) {
       const a = s.action;
       lines.push(`  ${a.kind === 'exec' || a.kind === 'check' ? formatArgv(a.argv) : a.kind === 'move' ? `mv -T ${a.from} ${a.to}` : `write ${a.path} (see the plan)`}`);

@@ -7,7 +7,7 @@ import { renderStatusJson, renderStatusText } from '../render/status.js';
 import { colorWanted, makeStyle } from '../render/style.js';
 import * as z from 'zod/mini';
 import '../zod-locale.js';
-import { DmctlError, ExitCode } from '../errors.js';
+import { DmctlError, ExitCode, InterruptedError } from '../errors.js';
 import { checkStatus, defaultThresholds, pluginCodes } from '../plan/check.js';
 import { writeOutputFile } from '../run/output.js';
 import { renderPrometheus } from '../render/prometheus.js';
@@ -25,6 +25,8 @@ const StatusOptionsSchema = z
     watch: z.optional(z.union([z.literal(true), intArg('--watch', 1, 3600)])),
     devices: z._default(z.boolean(), false),
     pool: z.optional(z.string().check(z.minLength(1, 'name a pool as `dmctl status` lists it'))),
+    // -t SECS: read (and validated) with --timeout by main(), before the probes start.
+    T: z.optional(z.string()),
   })
   .check(
     z.refine((o) => o.warn <= o.crit && o.metaWarn <= o.metaCrit, { message: 'a warning threshold must not be above its critical one', path: ['warn'] }),
@@ -54,7 +56,7 @@ export async function runStatus(global: GlobalOptions, cmd: Command, c: CliConte
       c.io.stdout.write(`${result.line}\n`);
       return result.code;
     } catch (error) {
-      if (!(error instanceof DmctlError)) throw error;
+      if (!(error instanceof DmctlError) || error instanceof InterruptedError) throw error;
       c.io.stdout.write(`DMCTL UNKNOWN - ${error.message.split('\n')[0]}${error.hint ? ` (${error.hint})` : ''}\n`);
       return pluginCodes.unknown;
     }
@@ -77,12 +79,20 @@ export async function runStatus(global: GlobalOptions, cmd: Command, c: CliConte
   const seconds = o.watch === true ? 2 : o.watch;
   let stop = false;
   const remove = c.onInterrupt?.(() => {
+    // The first signal ends the watch, even while a probe hangs: it is killed.
     stop = true;
+    c.cancel?.();
   });
   const sleep = sleepOf(c);
   try {
     while (!stop) {
-      const text = await render();
+      let text: string;
+      try {
+        text = await render();
+      } catch (error) {
+        if (stop && error instanceof InterruptedError) break;
+        throw error;
+      }
       // Redraw in place on a terminal; append otherwise (a log stays readable).
       const clear = c.io.stdout.isTTY ? '\x1b[H\x1b[2J' : '';
       c.io.stdout.write(`${clear}${style.dim(`every ${seconds}s: dmctl status  (Ctrl-C to stop)`)}\n${text}`);

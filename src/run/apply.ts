@@ -5,7 +5,7 @@
  * pool is left suspended). No planner emits a bare `dmsetup suspend`: the only suspend is the one
  * inside `dmsetup resume`'s own ioctl.
  */
-import { firstLine, formatArgv, type Executor } from '../system/exec.js';
+import { firstLine, formatArgv, type ExecResult, type Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
 import type { Plan, Step } from '../plan/types.js';
 
@@ -15,6 +15,13 @@ export interface StepFailure {
   argv?: readonly string[];
   exitCode?: number;
   stderr?: string;
+  /**
+   * The step was killed before it answered (its time limit, or a second signal): whether it changed
+   * the host is unknown, so no recovery runs and `apply --resume` probes the host again first.
+   */
+  outcomeUnknown?: boolean;
+  /** A child that did not die even from SIGKILL (blocked in the kernel). */
+  stuckPid?: number;
 }
 
 export interface RunResult {
@@ -51,8 +58,10 @@ export interface RunContext {
   executor: Executor;
   files: HostFiles;
   hooks?: RunHooks;
-  /** Polled between steps: true once SIGINT/SIGTERM arrived. The running step always finishes. */
+  /** Polled between steps: true once SIGINT/SIGTERM/SIGHUP arrived. The running step finishes. */
   interrupted?: () => boolean;
+  /** Aborts the running step at once (a second signal): its command is killed, its outcome unknown. */
+  signal?: AbortSignal;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -69,7 +78,12 @@ export async function applyPlan(plan: Plan, ctx: RunContext): Promise<RunResult>
     const failure = await runStep(step, ctx);
     if (failure) {
       await ctx.hooks?.stepFailed?.(failure, index, total);
-      const recovered = await runRecovery(ctx.executor, step);
+      if (failure.outcomeUnknown) {
+        // Recovery undoes a step that failed; one whose outcome is unknown may have worked, or may
+        // still hang on the same device: the operator decides, with the host probed again.
+        return { status: ctx.signal?.aborted ? 'interrupted' : 'failed', done, failure, remaining: plan.steps.slice(index + 1), recovered: [] };
+      }
+      const recovered = await runRecovery(ctx.executor, step, ctx.signal);
       return { status: 'failed', done, failure, remaining: plan.steps.slice(index + 1), recovered };
     }
     done.push(step);
@@ -79,10 +93,10 @@ export async function applyPlan(plan: Plan, ctx: RunContext): Promise<RunResult>
 }
 
 /** A failed step's own recovery commands, run in order; stops at the first that fails. */
-async function runRecovery(executor: Executor, step: Step): Promise<string[]> {
+async function runRecovery(executor: Executor, step: Step, signal?: AbortSignal): Promise<string[]> {
   const done: string[] = [];
   for (const argv of step.recovery ?? []) {
-    const result = await executor.run(argv as [string, ...string[]]);
+    const result = await executor.run(argv as [string, ...string[]], { changesHost: true, ...(signal ? { signal } : {}) });
     if (result.exitCode !== 0) {
       done.push(`FAILED: \`${formatArgv(argv)}\` (${firstLine(result.stderr) || `exit status ${result.exitCode}`}): run the rest by hand: ${(step.recovery ?? []).slice((step.recovery ?? []).indexOf(argv)).map((a) => `\`${formatArgv(a)}\``).join(', then ')}`);
       return done;
@@ -97,7 +111,8 @@ async function runStep(step: Step, ctx: RunContext): Promise<StepFailure | undef
   try {
     switch (action.kind) {
       case 'exec': {
-        const result = await ctx.executor.run(action.argv as [string, ...string[]]);
+        const result = await ctx.executor.run(action.argv as [string, ...string[]], { changesHost: true, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+        if (result.timedOut || result.cancelled) return unanswered(step, action.argv, result);
         if (result.exitCode === 0) return undefined;
         return {
           step,
@@ -126,13 +141,28 @@ async function runStep(step: Step, ctx: RunContext): Promise<StepFailure | undef
   }
 }
 
+/** A step killed before it answered: its time limit, or a second signal. */
+function unanswered(step: Step, argv: readonly string[], result: ExecResult): StepFailure {
+  const why = result.timedOut ? `did not finish within ${Math.round((result.limitMs ?? 0) / 1000)} s and was killed` : 'was aborted by a second signal';
+  const stuck = result.stuckPid !== undefined ? `; pid ${result.stuckPid} did not die even from SIGKILL (blocked in the kernel: a hung device?)` : '';
+  return {
+    step,
+    message: `${why}: its outcome is unknown${stuck}`,
+    argv,
+    exitCode: result.exitCode,
+    outcomeUnknown: true,
+    ...(result.stuckPid !== undefined ? { stuckPid: result.stuckPid } : {}),
+  };
+}
+
 async function runCheck(step: Step, action: Extract<Step['action'], { kind: 'check' }>, ctx: RunContext): Promise<StepFailure | undefined> {
   const sleep = ctx.sleep ?? defaultSleep;
   const attempts = Math.max(1, Math.ceil(action.waitSeconds));
   let last = '';
   let lastCode = 0;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const result = await ctx.executor.run(action.argv as [string, ...string[]]);
+    const result = await ctx.executor.run(action.argv as [string, ...string[]], ctx.signal ? { signal: ctx.signal } : {});
+    if (result.timedOut || result.cancelled) return unanswered(step, action.argv, result);
     const out = result.stdout.trim();
     const ok = result.exitCode === 0 && ('equals' in action.expect ? out === action.expect.equals : out.includes(action.expect.includes));
     if (ok) return undefined;

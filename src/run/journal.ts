@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import '../zod-locale.js';
 import { PlanSchema, type Plan } from '../plan/types.js';
+import { planCommands, type PlanRequest } from '../plan/file.js';
 import { RefusedError } from '../errors.js';
 import type { HostFiles } from '../system/files.js';
 import type { RunHooks, RunResult } from './apply.js';
@@ -14,7 +15,8 @@ export const journalDir = '/var/lib/dmctl/journal';
 
 const StepRecord = z.object({
   id: z.string(),
-  status: z.enum(['pending', 'running', 'done', 'failed']),
+  /** `unknown`: killed before it answered (time limit, second signal): `apply --resume` probes again first. */
+  status: z.enum(['pending', 'running', 'done', 'failed', 'unknown']),
   message: z.optional(z.string()),
   argv: z.optional(z.array(z.string())),
   exitCode: z.optional(z.number()),
@@ -29,6 +31,8 @@ export const JournalSchema = z.object({
   status: z.enum(['running', 'done', 'failed', 'interrupted', 'resumed']),
   /** The journal this run resumed, if any. */
   resumes: z.optional(z.string()),
+  /** What made the plan (command and options): `apply --resume` plans again from it after a step of unknown outcome. */
+  request: z.optional(z.object({ command: z.enum(planCommands), options: z.record(z.string(), z.unknown()) })),
   plan: PlanSchema,
   steps: z.array(StepRecord),
   recovered: z.array(z.string()),
@@ -42,7 +46,7 @@ export interface JournalWriter {
 }
 
 /** Starts a journal for `plan`; `startedAt` comes from the caller (no clock in here). */
-export async function startJournal(files: HostFiles, plan: Plan, startedAt: string, pid: number, resumes?: string): Promise<JournalWriter> {
+export async function startJournal(files: HostFiles, plan: Plan, startedAt: string, pid: number, resumes?: string, request?: PlanRequest): Promise<JournalWriter> {
   const path = `${journalDir}/${startedAt.replace(/[:.]/g, '-')}-${plan.command}.json`;
   const journal: Journal = {
     formatVersion: 1,
@@ -50,6 +54,7 @@ export async function startJournal(files: HostFiles, plan: Plan, startedAt: stri
     pid,
     status: 'running',
     ...(resumes ? { resumes } : {}),
+    ...(request ? { request: JSON.parse(JSON.stringify(request)) as PlanRequest } : {}),
     plan,
     steps: plan.steps.map((s) => ({ id: s.id, status: 'pending' })),
     recovered: [],
@@ -70,7 +75,7 @@ export async function startJournal(files: HostFiles, plan: Plan, startedAt: stri
       },
       async stepFailed(failure, index) {
         Object.assign(record(index), {
-          status: 'failed',
+          status: failure.outcomeUnknown ? 'unknown' : 'failed',
           message: failure.message,
           ...(failure.argv ? { argv: [...failure.argv] } : {}),
           ...(failure.exitCode !== undefined ? { exitCode: failure.exitCode } : {}),
