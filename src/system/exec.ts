@@ -33,9 +33,10 @@ export interface ExecOptions {
   changesHost?: boolean;
   /**
    * Called once the child runs: its pid, and `abandon`, which lets dmctl exit without waiting for a
-   * child that cannot die (its pipes closed, its handle no longer keeping node alive).
+   * child that cannot die (its pipes closed, its handle no longer keeping node alive); `abandon`
+   * answers whether the child itself was still running (not only something it forked).
    */
-  onSpawn?: (pid: number, abandon: () => void) => void;
+  onSpawn?: (pid: number, abandon: () => boolean) => void;
 }
 
 /** Runs commands. The only implementation that spawns processes is `createSpawnExecutor` (spawn-executor.ts). */
@@ -104,7 +105,7 @@ export function boundedExecutor(inner: Executor, deadlines: Deadlines, runSignal
       if (signals.some((s) => s.aborted)) return Promise.resolve({ exitCode: 130, stdout: '', stderr: '', cancelled: true });
       return new Promise<ExecResult>((resolve, reject) => {
         let pid: number | undefined;
-        let abandon: (() => void) | undefined;
+        let abandon: (() => boolean) | undefined;
         let settled = false;
         const timerHandles: unknown[] = [];
         const settle = () => {
@@ -118,8 +119,8 @@ export function boundedExecutor(inner: Executor, deadlines: Deadlines, runSignal
           if (settle()) resolve(result.timedOut ? { ...result, limitMs: result.limitMs ?? limit } : result);
         };
         const giveUp = (how: { timedOut: true } | { cancelled: true }) => {
-          abandon?.();
-          finish({ exitCode: 'timedOut' in how ? 124 : 130, stdout: '', stderr: '', ...how, ...(pid !== undefined ? { stuckPid: pid } : {}) });
+          const stuck = abandon?.() ?? true;
+          finish({ exitCode: 'timedOut' in how ? 124 : 130, stdout: '', stderr: '', ...how, ...(pid !== undefined && stuck ? { stuckPid: pid } : {}) });
         };
         const onAbort = () => timerHandles.push(timers.setTimeout(() => giveUp({ cancelled: true }), deadlines.graceMs));
         for (const s of signals) s.addEventListener('abort', onAbort, { once: true });

@@ -14,17 +14,41 @@ export interface SpawnOptions {
  * as a shell would report them. execa is loaded on the first command, so `--version` and `--help`
  * never load it (it stays a lazy module in the bundle).
  *
- * Read-only commands (probes, checks) run in dmctl's own process group with execa's `cleanup`: a
- * terminal's Ctrl-C, a monitoring agent's kill of the plugin's group, and dmctl's own exit all reach
- * them, so no probe outlives dmctl. On their time limit or an abort they get SIGKILL at once (they
- * change nothing). Plan steps (`changesHost`) run in a process group of their own (`detached`), so a
- * Ctrl-C reaches dmctl only, which lets the step finish; on a time limit or an abort the whole group
- * gets SIGTERM, then SIGKILL after 5 s.
+ * Every child runs in a process group of its own (`detached`), so a terminal's Ctrl-C reaches dmctl
+ * only: dmctl decides (an apply lets the running step finish; elsewhere it kills the read-only
+ * commands and ends). On its time limit (execa's `timeout`) or an abort (`cancelSignal`) a child's
+ * whole group is killed — what it forked too: read-only commands with SIGKILL at once (they change
+ * nothing), plan steps (`changesHost`) with SIGTERM, then SIGKILL after 5 s (`forceKillAfterDelay`).
+ * execa's `cleanup` does not apply to detached children, so dmctl kills the groups of read-only
+ * commands still running when it exits itself: no probe outlives dmctl.
  *
  * A child blocked in uninterruptible I/O survives even SIGKILL: `boundedExecutor` (exec.ts) stops
  * waiting after a short grace and calls `abandon`, which closes the child's pipes and unrefs it so
  * node can exit; the result names its pid.
  */
+/** Process groups of the read-only commands running now: killed when dmctl exits. */
+const readGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+function trackReadGroup(pid: number): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const group of readGroups) killGroup(group, 'SIGKILL');
+    });
+  }
+  readGroups.add(pid);
+  return () => readGroups.delete(pid);
+}
+
 export function createSpawnExecutor({ env: extraEnv = {}, stepForceKillMs = 5000 }: SpawnOptions = {}): Executor {
   return {
     async run(argv: Argv, options: ExecOptions = {}): Promise<ExecResult> {
@@ -38,8 +62,8 @@ export function createSpawnExecutor({ env: extraEnv = {}, stepForceKillMs = 5000
         stripFinalNewline: false,
         reject: false,
         encoding: 'utf8',
-        detached: step,
-        cleanup: !step,
+        detached: true,
+        cleanup: true,
         killSignal: step ? 'SIGTERM' : 'SIGKILL',
         forceKillAfterDelay: step ? stepForceKillMs : false,
         ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
@@ -47,32 +71,31 @@ export function createSpawnExecutor({ env: extraEnv = {}, stepForceKillMs = 5000
       });
       const pid = child.pid;
       if (pid !== undefined) {
-        const group = (signal: NodeJS.Signals) => {
-          try {
-            process.kill(-pid, signal);
-          } catch {
-            // the group is gone already
-          }
+        // execa signals the child; the rest of its group (what it forked) gets the same.
+        const onKill = () => {
+          killGroup(pid, step ? 'SIGTERM' : 'SIGKILL');
+          if (step) setTimeout(() => killGroup(pid, 'SIGKILL'), stepForceKillMs).unref();
         };
-        if (step) {
-          // execa signals the child; the rest of its group (what it forked) gets the same.
-          const onKill = () => {
-            group('SIGTERM');
-            setTimeout(() => group('SIGKILL'), stepForceKillMs).unref();
-          };
-          options.signal?.addEventListener('abort', onKill, { once: true });
-          if (options.timeoutMs !== undefined) {
-            const t = setTimeout(onKill, options.timeoutMs);
-            t.unref();
-            void child.finally(() => clearTimeout(t)).catch(() => undefined);
-          }
-        }
+        options.signal?.addEventListener('abort', onKill, { once: true });
+        const timer = options.timeoutMs !== undefined ? setTimeout(onKill, options.timeoutMs) : undefined;
+        timer?.unref();
+        const untrack = step ? () => true : trackReadGroup(pid);
+        let exited = false;
+        child.once('exit', () => {
+          exited = true;
+        });
+        void child.finally(() => {
+          if (timer) clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onKill);
+          untrack();
+        });
         options.onSpawn?.(pid, () => {
-          if (step) group('SIGKILL');
+          killGroup(pid, 'SIGKILL');
           child.stdout?.destroy();
           child.stderr?.destroy();
           child.stdin?.destroy();
           child.unref();
+          return !exited;
         });
       }
       const r = await child;

@@ -74,11 +74,26 @@ describe('spawn executor: time limits, aborts, process groups', () => {
     expect(r.cancelled).toBe(true);
   });
 
-  it('a plan step runs in a process group of its own; a read-only command in dmctl\'s', async () => {
+  it('every child runs in a process group of its own (a terminal\'s Ctrl-C reaches dmctl only)', async () => {
     const pgid = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2];
-    const step = await run(['sh', '-c', 'cut -d" " -f5 /proc/$$/stat'], { changesHost: true });
-    const probe = await run(['sh', '-c', 'cut -d" " -f5 /proc/$$/stat']);
-    expect(probe.stdout.trim()).toBe(pgid(process.pid));
-    expect(step.stdout.trim()).not.toBe(pgid(process.pid));
+    for (const changesHost of [true, false]) {
+      const r = await run(['sh', '-c', 'echo $$ $(cut -d" " -f5 /proc/$$/stat)'], { changesHost });
+      const [pid, group] = r.stdout.trim().split(' ');
+      expect(group).toBe(pid);
+      expect(group).not.toBe(pgid(process.pid));
+    }
+  });
+
+  it('a read-only command past its limit: what it forked dies with it (SIGKILL to the group), and it is not called stuck', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dmctl-exec-'));
+    const pidFile = join(dir, 'grandchild');
+    const t0 = Date.now();
+    const r = await run(['sh', '-c', `sleep 30 & echo $! > ${pidFile}; wait`], { timeoutMs: 300 });
+    expect(r.timedOut).toBe(true);
+    expect(r.stuckPid).toBeUndefined();
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(alive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
