@@ -66,4 +66,8 @@ for (const args of [['status'], ['status', '--check'], ['status', '--prometheus'
   if (code !== 0 && !args.includes('--check')) throw new Error(`code-cache warm-up: dmctl ${args.join(' ')} exited ${code}`);
 }
 if (JSON.parse(out).pools.length !== 1) throw new Error(`code-cache warm-up: status saw no pool in the recorded host: ${out}`);
+// execa (the real executor, loaded on a command's first subprocess): run a harmless one, so its code
+// is in the cache too, with a time limit as every command has.
+const warmed = await cli.createSpawnExecutor().run(['true'], { timeoutMs: 5000 });
+if (warmed.exitCode !== 0) throw new Error(`code-cache warm-up: \`true\` exited ${warmed.exitCode}`);
 writeFileSync(codeCache, script.createCachedData());

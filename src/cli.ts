@@ -12,6 +12,9 @@ import { probeStatus } from './probe/status.js';
 
 export const version = '0.1.0';
 
+/** For the build's code-cache warm-up (scripts/bundle.mjs): the real executor, so execa's path gets compiled into the cache. */
+export { createSpawnExecutor };
+
 function defaultContext(): CliContext {
   const stdin = process.stdin;
   return {
