@@ -25,9 +25,12 @@ export type { ProbeContext } from './status.js';
  * (and rejects the option).
  */
 export async function probeLvm(ctx: ProbeContext): Promise<LvmState> {
-  const allDevices = supportsDevicesFile(await runQuery(ctx.executor, lvmVersionQuery()));
-  const [pvs, vgs, lvs] = await Promise.all([
-    runQuery(ctx.executor, pvsQuery({ allDevices })),
+  // Only pvs depends on the version: vgs and lvs run alongside `lvm version` (docs/performance.md).
+  const [{ pvs, allDevices }, vgs, lvs] = await Promise.all([
+    runQuery(ctx.executor, lvmVersionQuery()).then(async (version) => {
+      const allDevices = supportsDevicesFile(version);
+      return { pvs: await runQuery(ctx.executor, pvsQuery({ allDevices })), allDevices };
+    }),
     runQuery(ctx.executor, vgsQuery()),
     runQuery(ctx.executor, lvsQuery()),
   ]);
@@ -51,12 +54,13 @@ export async function probeDisks(ctx: ProbeContext, devices: readonly string[], 
   const toInspect = facts.filter((d) => d.isBlockDevice && !lvm.pvs.some((p) => p.name === d.path && p.vgName !== undefined));
   if (toInspect.length === 0) return facts;
   const blocks = await runQuery(ctx.executor, lsblkQuery(toInspect.map((d) => d.path!)));
-  for (const d of toInspect) {
-    d.block = blocks.find((b) => b.path === d.path);
-    if (!lvm.pvs.some((p) => p.name === d.path)) {
-      d.signatures = await runQuery(ctx.executor, wipefsListQuery(d.path!));
-    }
-  }
+  // One wipefs per disk, all at once.
+  await Promise.all(
+    toInspect.map(async (d) => {
+      d.block = blocks.find((b) => b.path === d.path);
+      if (!lvm.pvs.some((p) => p.name === d.path)) d.signatures = await runQuery(ctx.executor, wipefsListQuery(d.path!));
+    }),
+  );
   return facts;
 }
 

@@ -64,3 +64,28 @@ describe('probeExtend reads what sizes a new disk', () => {
     });
   });
 });
+
+describe('probeLvm runs what does not depend on the version at once', () => {
+  it('vgs and lvs start while `lvm version` is still running; only pvs waits for it', async () => {
+    const e = executor(guest('lvm-version.txt'));
+    let release!: () => void;
+    const versionAnswered = new Promise<void>((r) => (release = r));
+    const seenBeforeVersion: string[] = [];
+    const gated = {
+      async run(argv: Parameters<FakeExecutor['run']>[0], options?: Parameters<FakeExecutor['run']>[1]) {
+        if (argv[0] === 'lvm' && argv[1] === 'version') {
+          await versionAnswered;
+        } else if (seenBeforeVersion.length < 10) {
+          seenBeforeVersion.push(argv[0]);
+        }
+        return e.run(argv, options);
+      },
+    };
+    const probing = probeLvm({ executor: gated, files: new MemoryFiles(), uid: 0 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seenBeforeVersion.sort()).toEqual(['lvs', 'vgs']);
+    release();
+    const lvm = await probing;
+    expect(lvm.pvs).toHaveLength(2);
+  });
+});
