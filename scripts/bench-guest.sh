@@ -19,6 +19,29 @@ echo "RESULT status_ms $(median_ms 9 dmctl --json status)"
 echo "RESULT raw_probes_ms $(median_ms 9 raw)"
 echo "RESULT node_ms $(median_ms 9 node -e 0)"
 
+# --- init-direct --yes on a fresh disk against the same commands run from a bash script ---------------
+# The "guide" is dmctl's own runbook for that disk (`--format shell`: the guide's commands, in order),
+# run by bash; dmctl plans (probes the disk, LVM, the consumer) and then runs the same commands.
+# Round-robin, 3 rounds each, on the same disk, wiped between runs.
+reset_disk() {
+  vgremove -ff -y bench >/dev/null 2>&1 || true
+  pvremove -ff -y /dev/ubdc >/dev/null 2>&1 || true
+  wipefs -a -q /dev/ubdc; rm -f /etc/lvm/profile/bench-thinpool.profile
+}
+dmctl init-direct /dev/ubdc --vg bench --consumer none --format shell >/run/guide.sh
+guide=(); apply=(); plan=()
+for run in 1 2 3; do
+  t0=$(now); bash /run/guide.sh >/run/b.log 2>&1 || { cat /run/b.log >&2; exit 1; }; guide+=($(( ($(now) - t0) / 1000000 ))); reset_disk
+  t0=$(now); dmctl init-direct /dev/ubdc --vg bench --consumer none --dry-run >/dev/null 2>&1; plan+=($(( ($(now) - t0) / 1000000 )))
+  t0=$(now); dmctl init-direct /dev/ubdc --vg bench --consumer none --yes >/run/b.log 2>&1 || { cat /run/b.log >&2; exit 1; }; apply+=($(( ($(now) - t0) / 1000000 ))); reset_disk
+done
+med() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+echo "RESULT guide_ms $(med "${guide[@]}")"
+echo "RESULT apply_ms $(med "${apply[@]}")"
+echo "RESULT plan_ms $(med "${plan[@]}")"
+echo "RESULT guide_all $(IFS=,; echo "${guide[*]}")"
+echo "RESULT apply_all $(IFS=,; echo "${apply[*]}")"
+
 # --- status with 1 and with 1000 thin devices in a loop pool ---------------------------------------
 # The loop files on a real (ext4) disk: guest RAM is too small to hold them in the tmpfs overlay.
 mkfs.ext4 -q /dev/ubdb && mkdir -p /mnt/loop && mount /dev/ubdb /mnt/loop
