@@ -19,6 +19,8 @@ export interface Recorded {
 
 export interface ScenarioResult extends GuestResult {
   get(name: string): Promise<Recorded>;
+  /** Any file the scenario wrote into its output directory ($OUT). */
+  read(file: string): Promise<string>;
   /** The scenario's transcript, for failure messages. */
   transcript: string;
 }
@@ -73,6 +75,7 @@ export async function runScenario(script: string, options: ScenarioOptions = {})
         throw new Error(`scenario did not record "${name}":\n${result.stdout}\n${result.stderr}`);
       }
     },
+    read: (file: string) => readFile(join(out, file), 'utf8'),
     cleanup: () => rm(out, { recursive: true, force: true }),
   };
 }
