@@ -159,12 +159,18 @@ export async function probeInitDirect(ctx: ProbeContext, options: InitDirectOpti
       consumer: { kind: 'none' },
     };
   }
+  // What does not depend on LVM's answers runs alongside it (docs/performance.md).
+  const config = runQuery(ctx.executor, lvmThinConfigQuery());
+  const consumerState = probeConsumer(ctx, options.consumer);
+  // (Rejections are awaited below; these handlers only keep an early one from being "unhandled".)
+  config.catch(() => undefined);
+  consumerState.catch(() => undefined);
   const lvm = await probeLvm(ctx);
   const pool = lvm.lvs.find((l) => l.vgName === options.vg && l.name === options.pool);
   const [disks, { profileDir }, consumer, statuses] = await Promise.all([
     probeDisks(ctx, options.devices, lvm),
-    runQuery(ctx.executor, lvmThinConfigQuery()),
-    probeConsumer(ctx, options.consumer),
+    config,
+    consumerState,
     pool?.attr.isThinPool && pool.attr.active ? runQuery(ctx.executor, thinPoolStatusesQuery()) : Promise.resolve([]),
   ]);
   const dmName = lvmDmName(options.vg, options.pool);
