@@ -55,6 +55,12 @@ export function createSpawnExecutor({ env: extraEnv = {}, stepForceKillMs = 5000
       const { execa } = await import('execa');
       const [file, ...args] = argv;
       const step = options.changesHost === true;
+      // The time limit is dmctl's own unref'd timer aborting the child, not execa's \`timeout\`: execa's
+      // timer keeps node alive until it fires, even after a child that cannot die was abandoned (a
+      // \`status --watch\` ended by Ctrl-C would wait out the whole limit).
+      const limit = new AbortController();
+      let pastLimit = false;
+      const cancel = options.signal ? AbortSignal.any([options.signal, limit.signal]) : limit.signal;
       const child = execa(file, args, {
         env: { ...toolEnvironment, ...extraEnv },
         extendEnv: true,
@@ -66,8 +72,7 @@ export function createSpawnExecutor({ env: extraEnv = {}, stepForceKillMs = 5000
         cleanup: true,
         killSignal: step ? 'SIGTERM' : 'SIGKILL',
         forceKillAfterDelay: step ? stepForceKillMs : false,
-        ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
-        ...(options.signal ? { cancelSignal: options.signal } : {}),
+        cancelSignal: cancel,
       });
       const pid = child.pid;
       if (pid !== undefined) {
@@ -76,8 +81,14 @@ export function createSpawnExecutor({ env: extraEnv = {}, stepForceKillMs = 5000
           killGroup(pid, step ? 'SIGTERM' : 'SIGKILL');
           if (step) setTimeout(() => killGroup(pid, 'SIGKILL'), stepForceKillMs).unref();
         };
-        options.signal?.addEventListener('abort', onKill, { once: true });
-        const timer = options.timeoutMs !== undefined ? setTimeout(onKill, options.timeoutMs) : undefined;
+        cancel.addEventListener('abort', onKill, { once: true });
+        const timer =
+          options.timeoutMs !== undefined
+            ? setTimeout(() => {
+                pastLimit = true;
+                limit.abort();
+              }, options.timeoutMs)
+            : undefined;
         timer?.unref();
         const untrack = step ? () => true : trackReadGroup(pid);
         let exited = false;
@@ -86,7 +97,7 @@ export function createSpawnExecutor({ env: extraEnv = {}, stepForceKillMs = 5000
         });
         void child.finally(() => {
           if (timer) clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onKill);
+          cancel.removeEventListener('abort', onKill);
           untrack();
         });
         options.onSpawn?.(pid, () => {
@@ -101,7 +112,7 @@ export function createSpawnExecutor({ env: extraEnv = {}, stepForceKillMs = 5000
       const r = await child;
       const stdout = typeof r.stdout === 'string' ? r.stdout : '';
       const stderr = typeof r.stderr === 'string' ? r.stderr : '';
-      if (r.timedOut) return { exitCode: 124, stdout, stderr, timedOut: true };
+      if (pastLimit || r.timedOut) return { exitCode: 124, stdout, stderr, timedOut: true };
       if (r.isCanceled) return { exitCode: 130, stdout, stderr, cancelled: true };
       const code = (r.cause as NodeJS.ErrnoException | undefined)?.code;
       if (r.exitCode === undefined && r.signal === undefined && code !== undefined) {
