@@ -15,16 +15,25 @@ export interface LoopDevice {
   readOnly: boolean;
 }
 
+// NOTE(util-linux < 2.33, e.g. RHEL 8's 2.32.1): every value is a JSON string ("sizelimit": "0",
+// "ro": "0"); 2.33+ prints numbers and booleans. Both forms are accepted, nothing looser: a string must
+// be all digits, a flag "0" or "1".
+const count = z.union([
+  z.number().check(z.int(), z.nonnegative()),
+  z.pipe(z.string().check(z.regex(/^\d+$/)), z.transform((v: string) => Number(v))),
+]);
+const flag = z.union([z.boolean(), z.pipe(z.enum(['0', '1']), z.transform((v: '0' | '1') => v === '1'))]);
+
 const LosetupSchema = z.object({
   loopdevices: z.array(
     z.object({
       name: z.string(),
       'back-file': z.nullable(z.string()),
-      // NOTE(util-linux 2.38): padded, e.g. "  7:0  ".
-      'maj:min': z.pipe(z.string(), z.transform((s: string) => s.trim())),
-      sizelimit: z.number(),
-      offset: z.number(),
-      ro: z.boolean(),
+      // NOTE(util-linux 2.32-2.39): padded, e.g. "  7:0  ".
+      'maj:min': z.pipe(z.string().check(z.regex(/^\s*\d+:\d+\s*$/)), z.transform((s: string) => s.trim())),
+      sizelimit: count,
+      offset: count,
+      ro: flag,
     }),
   ),
 });
