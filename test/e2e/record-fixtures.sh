@@ -2,6 +2,13 @@
 # record-fixtures.sh — re-record dmctl's parser fixtures from a real kernel (UML guest, see guest/README.md).
 #
 #   test/e2e/record-fixtures.sh            # needs root, test/e2e/setup done; takes ~1 min
+#   test/e2e/record-fixtures.sh --profile rhel-8      # a distribution-matrix profile (test/compat/profiles.json):
+#                                                     # its tools first on PATH, into its own folder
+#   test/e2e/record-fixtures.sh --path DIR[:DIR] [--devicesfile] --out test/fixtures/NAME
+#
+# --path puts those directories first on the guest's PATH (lvm, dmsetup, losetup, lsblk, wipefs of another
+# release, built by test/compat/build.sh); --devicesfile sets devices/use_devicesfile=1 in the guest's
+# lvm.conf for the whole run (RHEL 9's default); --out picks the fixture folder (default below).
 #
 # Boots one guest with four 1 GiB scratch disks, builds real LVM / dm states in it and saves the
 # plain stdout of each command (byte-exact) as test/fixtures/lvm-2.03.16-uml-6.1/<name>.txt.
@@ -13,14 +20,43 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 root=$(cd "$here/../.." && pwd -P)
 out=$root/test/fixtures/lvm-2.03.16-uml-6.1
+tools=
+COMPAT_NAME=
+COMPAT_TARBALLS=
+devfile=0
+profile=
+while (($#)); do
+  case $1 in
+    --profile) profile=$2; shift 2 ;;
+    --path) tools=$2; shift 2 ;;
+    --devicesfile) devfile=1; shift ;;
+    --out) out=$2; [[ $out == /* ]] || out=$root/$out; shift 2 ;;
+    *) echo "record-fixtures: unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+if [[ -n $profile ]]; then
+  vars=$(node "$root/test/compat/profile.mjs" "$profile") || exit 2
+  eval "$vars"
+  tools=$COMPAT_PATH
+  devfile=$COMPAT_DEVICESFILE
+  out=$root/test/fixtures/$COMPAT_FIXTURES
+fi
 stage=$(mktemp -d "${TMPDIR:-/tmp}/dmctl-fixtures.XXXXXX")
 scenario=$stage.sh
 trap 'rm -rf "$stage" "$scenario"' EXIT
 
-printf 'stage=%q\n' "$stage" >"$scenario"
+printf 'stage=%q\ntools=%q\ndevfile=%q\n' "$stage" "$tools" "$devfile" >"$scenario"
 cat >>"$scenario" <<'GUEST'
 set -uo pipefail
 export LVM_SUPPRESS_FD_WARNINGS=1
+[[ -z $tools ]] || export PATH="$tools:$PATH"
+# A profile's devices file setting, for the whole run (written without spaces: the devicesfile state
+# below adds and removes its own "\tuse_devicesfile = 1" line).
+((devfile == 0)) || sed -i -e 's/^devices {/&\n\tuse_devicesfile=1/' /etc/lvm/lvm.conf
+# The devices file exists from lvm2 2.03.12 on.
+has_devfile=0
+lvm lvmdevices --help >/dev/null 2>&1 && has_devfile=1
+{ echo "PATH=$PATH"; for t in lvm dmsetup losetup lsblk wipefs blkid; do echo "$t=$(command -v $t)"; done; } >"$stage/TOOLS"
 state=
 step() { echo "+ $*" >&2; "$@" >&2 || { echo "record: setup step failed (rc=$?): $*" >&2; exit 1; }; }
 argv() {   # shell-quote only the words that need it
@@ -69,6 +105,10 @@ looppool_down() {
 
 state=any
 cap lvm-version lvm version
+cap dmsetup-version dmsetup version
+cap losetup-version losetup --version
+cap lsblk-version lsblk --version
+cap wipefs-version wipefs --version
 cap lvmconfig-profile-dir lvmconfig --typeconfig full config/profile_dir
 cap thin-check-version thin_check -V
 LAYOUT=(devices/data_alignment devices/default_data_alignment devices/data_alignment_detection
@@ -144,12 +184,13 @@ else   # Debian puts sfdisk in package fdisk; busybox fdisk makes the same one-p
 fi
 [[ -b /dev/ubdb1 ]] || state="$state [/dev/ubdb1 node missing]"
 cap lsblk-partitioned lsblk --json --bytes --paths -o NAME,TYPE,SIZE,MOUNTPOINT /dev/ubdb
-cap pvs-all-devices-pool "${PVS_ALL[@]}"
+((has_devfile == 0)) || cap pvs-all-devices-pool "${PVS_ALL[@]}"
 
 # The devices file (lvm2 ≥ 2.03.12; RHEL 9's default): PVs it does not list are hidden from pvs.
+if ((has_devfile)); then
 state="devicesfile: inactive pool on /dev/ubda; devices/use_devicesfile = 1 in lvm.conf; lvm lvmdevices --adddev /dev/ubda (creates the file); pvcreate -y /dev/ubdc; vgcreate other /dev/ubdc; lvm lvmdevices --deldev /dev/ubdc (the file lists /dev/ubda only)"
 sed -i -e 's/^devices {/&\n\tuse_devicesfile = 1/' /etc/lvm/lvm.conf
-step lvm lvmdevices --adddev /dev/ubda
+lvm lvmdevices --adddev /dev/ubda >&2 || ((devfile)) || { echo "record: lvmdevices --adddev failed" >&2; exit 1; }
 step pvcreate -y /dev/ubdc
 step vgcreate other /dev/ubdc
 step lvm lvmdevices --deldev /dev/ubdc
@@ -158,6 +199,7 @@ cap pvs-devicesfile-hidden pvs --reportformat json --units b --nosuffix -o pv_na
 cap pvs-devicesfile-all "${PVS_ALL[@]}"
 cap wipefs-hidden-pv wipefs --no-act --json /dev/ubdc
 sed -i -e '/^\tuse_devicesfile = 1$/d' /etc/lvm/lvm.conf
+fi
 
 # Data alignment from lvm.conf: where pvcreate puts the first extent.
 state="alignment: fresh /dev/ubdd; devices/data_alignment = 8192 (KiB) in lvm.conf; then pvcreate -y /dev/ubdd (an orphan PV)"
@@ -188,7 +230,17 @@ cp "$stage"/*.rc "$out/" 2>/dev/null || true
   echo "# Parser fixtures recorded on a real kernel device-mapper"
   echo
   echo "Recorded $(date -u +%Y-%m-%d) by \`test/e2e/record-fixtures.sh\` in a User-Mode Linux guest (kernel"
-  echo "$(cat "$stage/KERNEL"), no udev; see \`test/e2e/guest/README.md\`), Debian 12 packages, env"
+  if [[ -n $tools ]]; then
+    echo "$(cat "$stage/KERNEL"), no udev; see \`test/e2e/guest/README.md\`), ${profile:+profile \`$profile\` ($COMPAT_NAME) of}"
+    echo "\`test/compat/profiles.json\`: these tools first on PATH (built by \`test/compat/build.sh\` from upstream"
+    echo "tarballs${COMPAT_TARBALLS:+ $COMPAT_TARBALLS}), the rest Debian 12's$( ((devfile)) && echo '; devices/use_devicesfile=1 in lvm.conf for the whole run'):"
+    echo
+    sed -e 's/^/    /' "$stage/TOOLS"
+    echo
+    echo "Command: \`test/e2e/record-fixtures.sh ${profile:+--profile $profile}\`. Versions: see lvm-version.txt, dmsetup-version.txt, losetup-version.txt. Env"
+  else
+    echo "$(cat "$stage/KERNEL"), no udev; see \`test/e2e/guest/README.md\`), Debian 12 packages, env"
+  fi
   echo "\`LVM_SUPPRESS_FD_WARNINGS=1\`. Four sparse 1 GiB scratch disks: /dev/ubda (LVM), /dev/ubdb (ext4/partitions),"
   echo "/dev/ubdc (a PV of VG other hidden by the devices file), /dev/ubdd (a PV made with an 8 MiB data alignment)."
   echo "Each \`<name>.txt\` is the command's stdout, byte-exact. \`<name>.stderr.txt\` is its stderr when it wrote"
