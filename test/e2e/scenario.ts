@@ -46,6 +46,8 @@ export interface ScenarioOptions {
   timeoutSec?: number;
   /** boot the guest with systemd as PID 1 (see guest/README.md, "systemd mode"); default false */
   systemd?: boolean;
+  /** exported in the guest before the scenario (e.g. a PATH with another release's tools first) */
+  env?: Record<string, string>;
 }
 
 export async function runScenario(script: string, options: ScenarioOptions = {}): Promise<ScenarioResult & { cleanup(): Promise<void> }> {
@@ -56,7 +58,7 @@ export async function runScenario(script: string, options: ScenarioOptions = {})
   const result = await runInGuest(prelude + script, {
     disks: options.disks ?? [],
     share: [out],
-    env: { OUT: out },
+    env: { ...options.env, OUT: out },
     timeoutSec: options.timeoutSec ?? 300,
     systemd: options.systemd ?? false,
   });
