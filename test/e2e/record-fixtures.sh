@@ -189,7 +189,7 @@ cap lsblk-partitioned lsblk --json --bytes --paths -o NAME,TYPE,SIZE,MOUNTPOINT 
 # The devices file (lvm2 ≥ 2.03.12; RHEL 9's default): PVs it does not list are hidden from pvs.
 if ((has_devfile)); then
 state="devicesfile: inactive pool on /dev/ubda; devices/use_devicesfile = 1 in lvm.conf; lvm lvmdevices --adddev /dev/ubda (creates the file); pvcreate -y /dev/ubdc; vgcreate other /dev/ubdc; lvm lvmdevices --deldev /dev/ubdc (the file lists /dev/ubda only)"
-sed -i -e 's/^devices {/&\n\tuse_devicesfile = 1/' /etc/lvm/lvm.conf
+((devfile)) || sed -i -e 's/^devices {/&\n\tuse_devicesfile = 1/' /etc/lvm/lvm.conf
 lvm lvmdevices --adddev /dev/ubda >&2 || ((devfile)) || { echo "record: lvmdevices --adddev failed" >&2; exit 1; }
 step pvcreate -y /dev/ubdc
 step vgcreate other /dev/ubdc

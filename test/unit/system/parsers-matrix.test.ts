@@ -101,3 +101,21 @@ describe.each(dirs)('fixtures %s', (dir) => {
     expect(wipefsListQuery('/dev/ubda').parse(f.read('wipefs-pv.txt')).map((s) => s.type)).toEqual(['LVM2_member']);
   });
 });
+
+describe('losetup --json of util-linux 2.32.1 (RHEL 8): every value a string', () => {
+  const rhel8 = fixtureDir('compat-rhel-8').read('losetup-looppool.txt');
+
+  it('is read as numbers and a boolean, the same as 2.38\'s output', () => {
+    expect(rhel8).toContain('"sizelimit": "0"');
+    const debian = fixtureDir('lvm-2.03.16-uml-6.1').read('losetup-looppool.txt');
+    expect(losetupListQuery().parse(rhel8)).toEqual(losetupListQuery().parse(debian));
+  });
+
+  it('strictly: a flag is "0" or "1", a count all digits (the recorded output with one value changed)', () => {
+    expect(losetupListQuery().parse(rhel8.replace('"ro": "0"', '"ro": "1"'))[0]!.readOnly).toBe(true);
+    expect(() => losetupListQuery().parse(rhel8.replace('"ro": "0"', '"ro": "yes"'))).toThrow();
+    expect(() => losetupListQuery().parse(rhel8.replace('"sizelimit": "0"', '"sizelimit": "-1"'))).toThrow();
+    expect(() => losetupListQuery().parse(rhel8.replace('"offset": "0"', '"offset": ""'))).toThrow();
+    expect(() => losetupListQuery().parse(rhel8.replace('"  7:1  "', '"seven"'))).toThrow();
+  });
+});
