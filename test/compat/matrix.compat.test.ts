@@ -40,6 +40,8 @@ describe.each(profiles)('$name ($id)', (p) => {
     const t0 = Date.now();
     s = await runScenario(
       `
+# The guest's root is an overlay of the host's: start without any dmctl state the host may hold.
+rm -rf /var/lib/dmctl
 ${p.devicesFile ? "sed -i -e 's/^devices {/&\\n\\tuse_devicesfile = 1/' /etc/lvm/lvm.conf" : ''}
 rec which sh -c 'for t in lvm pvs lvcreate dmsetup losetup lsblk wipefs; do command -v $t; done'
 rec lvm-version lvm version
