@@ -3,8 +3,8 @@
 #
 #   test/compat/build.sh [NAME.tar.xz ...]     # default: every tarball listed below
 #
-# Sources: $DMCTL_COMPAT_SRC (default: ../shared/compat-src next to the clone's parent, i.e.
-# <clone>/../../shared/compat-src resolved from this file, falling back to /work/shared/compat-src).
+# Sources: <clone>/../shared/compat-src (or <clone>/../../shared/compat-src), or $DMCTL_COMPAT_SRC: when
+# set, the only place looked at.
 # Cache:   $DMCTL_COMPAT_CACHE (default /var/cache/dmctl-compat), OUTSIDE the clone. One directory per
 #          tarball, named by the tarball's sha256: <cache>/<sha256>/{bin,sbin,lib}, and the marker
 #          <cache>/<sha256>/.complete written last (a build that died half-way is rebuilt, a complete
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 clone=$(cd "$here/../.." && pwd)
 src=${DMCTL_COMPAT_SRC:-}
 if [[ -z $src ]]; then
-  for c in "$clone/../shared/compat-src" "$clone/../../shared/compat-src" /work/shared/compat-src; do
+  for c in "$clone/../shared/compat-src" "$clone/../../shared/compat-src"; do
     [[ -f $c/SHA256SUMS ]] && { src=$(cd "$c" && pwd); break; }
   done
 fi

@@ -13,7 +13,9 @@ export function loadProfiles() {
 
 /** The compat-src directory build.sh would use, or undefined. */
 export function sourceDir() {
-  const candidates = [process.env.DMCTL_COMPAT_SRC, resolve(cloneRoot, '../shared/compat-src'), resolve(cloneRoot, '../../shared/compat-src'), '/work/shared/compat-src'];
+  // $DMCTL_COMPAT_SRC, when set, is the only place looked at.
+  const env = process.env.DMCTL_COMPAT_SRC;
+  const candidates = env ? [env] : [resolve(cloneRoot, '../shared/compat-src'), resolve(cloneRoot, '../../shared/compat-src')];
   return candidates.find((c) => c && existsSync(join(c, 'SHA256SUMS')));
 }
 
