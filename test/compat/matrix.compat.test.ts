@@ -99,7 +99,10 @@ rec status-end dmctl --json status
     const which = (await s.get('which')).out.trim().split('\n');
     if (p.lvm2) expect(which.slice(0, 4).every((w) => w.startsWith('/var/cache/dmctl-compat/') || w.includes('dmctl-compat'))).toBe(true);
     if (p.utilLinux) expect(which.slice(4).every((w) => w.includes('dmctl-compat'))).toBe(true);
-    expect((await s.get('devicesfile')).out.trim()).toBe(`use_devicesfile=${p.devicesFile ? 1 : 0}`);
+    // lvm2 before 2.03.12 has no devices file (lvmconfig does not know the setting): never on there.
+    const devicesfile = await s.get('devicesfile');
+    if (p.devicesFile) expect(devicesfile.out.trim()).toBe('use_devicesfile=1');
+    else expect(devicesfile.rc === 0 ? devicesfile.out.trim() : 'unknown setting').toMatch(/^use_devicesfile=0$|^unknown setting$/);
   });
 
   it('init-direct builds the monitored pool; status reads it; a re-run has nothing to do', async () => {
