@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs helper shared with the shell scripts
 import { loadProfiles, profilePath } from './profiles.mjs';
 import { runScenario, type ScenarioResult } from '../e2e/scenario.js';
-import { rootfsTarball } from '../e2e/images.js';
+import { dockerImport, rootfsTarball } from '../e2e/images.js';
 
 interface Profile {
   id: string;
@@ -58,7 +58,7 @@ dockerd --iptables=false --bridge=none >/tmp/dockerd.log 2>&1 &
 for i in $(seq 1 60); do /usr/bin/docker info >/dev/null 2>&1 && break; sleep 1; done
 rec info /usr/bin/docker info --format '{{.Driver}} {{json .DriverStatus}}'
 ${rootfsTarball('/tmp/tiny.tar')}
-rec import /usr/bin/docker import /tmp/tiny.tar tiny:1
+rec import ${dockerImport('/tmp/tiny.tar', 'tiny:1')}
 rec run /usr/bin/docker run --network none --name c1 tiny:1 /bin/busybox sh -c '/bin/busybox dd if=/dev/zero of=/big bs=1M count=32 && /bin/busybox sync'
 rec status-docker dmctl --json status
 /usr/bin/docker rm c1 >/dev/null 2>&1
