@@ -37,11 +37,22 @@ rec() {
   echo "+ $* [rc=$rc]"
   return 0
 }
+# late disks (uml-run --late-disk): ask the host to hot-add / hot-remove disk K, wait for its answer
+hotplug() {
+  local what=$1 k=$2 io=/run/uml-run/io i
+  rm -f "$io/$what""ged-$k"; touch "$io/$what-$k"
+  for ((i = 0; i < 100; i++)); do [[ -e $io/$what""ged-$k ]] && break; sleep 0.1; done
+  grep -q '^OK' "$io/$what""ged-$k"
+}
+plug() { hotplug plug "$1"; }
+unplug() { hotplug unplug "$1"; }
 `;
 
 export interface ScenarioOptions {
   /** scratch disk sizes, attached as /dev/ubda, /dev/ubdb, … */
   disks?: string[];
+  /** late disks (uml-run --late-disk): "plug K" / "unplug K" in the script hot-add / hot-remove disk K */
+  lateDisks?: string[];
   /** guest timeout (default 300 s) */
   timeoutSec?: number;
   /** boot the guest with systemd as PID 1 (see guest/README.md, "systemd mode"); default false */
@@ -55,6 +66,7 @@ export async function runScenario(script: string, options: ScenarioOptions = {})
   const out = await mkdtemp(join(tmpdir(), 'dmctl-e2e-'));
   const result = await runInGuest(prelude + script, {
     disks: options.disks ?? [],
+    lateDisks: options.lateDisks ?? [],
     share: [out],
     env: { OUT: out },
     timeoutSec: options.timeoutSec ?? 300,
