@@ -37,21 +37,20 @@ rec() {
   echo "+ $* [rc=$rc]"
   return 0
 }
-# late disks (uml-run --late-disk): ask the host to hot-add / hot-remove disk K, wait for its answer
-hotplug() {
-  local what=$1 k=$2 io=/run/uml-run/io i
-  rm -f "$io/$what""ged-$k"; touch "$io/$what-$k"
-  for ((i = 0; i < 100; i++)); do [[ -e $io/$what""ged-$k ]] && break; sleep 0.1; done
-  grep -q '^OK' "$io/$what""ged-$k"
+# late disks (uml-run --late-disk): plug K [HOSTPATH] asks the host to hot-add late disk K (or the image
+# HOSTPATH, e.g. in $OUT) and waits up to 20 s for uml_mconsole's answer
+plug() {
+  local k=$1 io=/run/uml-run/io i
+  rm -f "$io/plugged-$k"; echo "\${2:-}" >"$io/.plug-$k"; mv "$io/.plug-$k" "$io/plug-$k"
+  for ((i = 0; i < 200; i++)); do [[ -e $io/plugged-$k ]] && break; sleep 0.1; done
+  grep -q '^OK' "$io/plugged-$k"
 }
-plug() { hotplug plug "$1"; }
-unplug() { hotplug unplug "$1"; }
 `;
 
 export interface ScenarioOptions {
   /** scratch disk sizes, attached as /dev/ubda, /dev/ubdb, … */
   disks?: string[];
-  /** late disks (uml-run --late-disk): "plug K" / "unplug K" in the script hot-add / hot-remove disk K */
+  /** late disks (uml-run --late-disk): "plug K [HOSTPATH]" in the script hot-adds disk K (or that image) */
   lateDisks?: string[];
   /** guest timeout (default 300 s) */
   timeoutSec?: number;
