@@ -2,7 +2,7 @@
  * Boot order that does not lie (issue 12.2), on a real kernel with a disk that appears late. The pool is
  * built on an image in the shared dir seen through a loop device; then the VG is deactivated and the loop
  * detached (a boot before the disk has appeared: UML 6.1 cannot hot-remove a ubd disk, it oopses), and
- * the same image is hot-added as /dev/ubda through UML's management console (uml-run --late-disk) while
+ * the same image is hot-added as /dev/ubdb through UML's management console (uml-run --late-disk) while
  * `reactivate --wait-devices 60` waits. Before that, with no disk, reactivate fails within its 5 s bound
  * with exit 4 and one line naming the pool and what is missing.
  */
@@ -32,6 +32,7 @@ t=$(secs); rec never dmctl reactivate --yes --wait-devices 5; rec never-ms echo 
 ( sleep 4; plug 0 "$OUT/late.img" || echo "late plug failed" ) &
 t=$(secs); rec late dmctl reactivate --yes --wait-devices 60; rec late-ms echo "$(( $(secs) - t ))"
 wait
+rec plug-answer cat /run/uml-run/io/plugged-0
 rec pv pvs --noheadings -o pv_name,vg_name
 rec active lvs --noheadings -o lv_attr,seg_monitor docker/thinpool
 `,
@@ -65,7 +66,7 @@ rec active lvs --noheadings -o lv_attr,seg_monitor docker/thinpool
     expect(ms).toBeGreaterThanOrEqual(4000);
     expect(ms).toBeLessThan(30_000);
     // the PV is now the hot-added disk (its name changed, as across a reboot)
-    expect((await s.get('pv')).out.trim()).toMatch(/^\/dev\/ubda\s+docker$/);
+    expect((await s.get('pv')).out.trim()).toMatch(/^\/dev\/ubdb\s+docker$/);
     expect((await s.get('active')).out.trim()).toMatch(/^twi-a.*\s+monitored$/);
   });
 
