@@ -10,6 +10,11 @@ export const ExitCode = {
   changesPending: 2,
   /** Refused before changing anything: bad input, failed precondition, failed probe. */
   refused: 3,
+  /**
+   * `reactivate`: a pool it expects (recorded by dmctl, or named by the consumer's config) did not
+   * appear within `--wait-devices` (its disks are missing). Nothing was changed.
+   */
+  devicesMissing: 4,
   /** Interrupted by SIGINT, SIGTERM or SIGHUP. */
   interrupted: 130,
 } as const;
@@ -32,6 +37,14 @@ export class RefusedError extends DmctlError {
   constructor(message: string, hint?: string) {
     super(message, ExitCode.refused, hint);
     this.name = 'RefusedError';
+  }
+}
+
+/** reactivate: an expected pool's devices did not appear in time (exit 4). */
+export class DevicesMissingError extends DmctlError {
+  constructor(message: string, hint?: string) {
+    super(message, ExitCode.devicesMissing, hint);
+    this.name = 'DevicesMissingError';
   }
 }
 

@@ -80,9 +80,12 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
       'Activate inactive LVM thin pools (-K when flagged skip-activation) and re-enable their monitoring; ' +
         'rebuild the loop pools dmctl built from their records (re-attach the files, dmsetup create with the ' +
         'same table). Nothing to do on a healthy host. --install-unit adds a systemd oneshot unit that runs ' +
-        '`dmctl reactivate --yes` at boot, before docker.service and containerd.service.',
+        '`dmctl reactivate --yes --wait-devices 90` at boot, before docker.service and containerd.service. ' +
+        'The pools dmctl made and the pool the consumer\'s config names are expected: one that is not there ' +
+        '(after --wait-devices) fails with exit 4 and names what is missing.',
     )
     .option('--install-unit', 'install and enable a systemd unit that runs this at boot')
+    .option('--wait-devices <secs>', 'wait up to SECS for the disks of expected pools to appear (default 0: look once)')
     .action(lazy(run, ctx, async () => (await import('./reactivate.js')).runReactivate));
 
   const status = new Command('status')

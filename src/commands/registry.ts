@@ -4,7 +4,7 @@
  */
 import type { PlanRequest } from '../plan/file.js';
 import type { Plan } from '../plan/types.js';
-import type { CliContext } from './context.js';
+import { nowOf, sleepOf, type CliContext } from './context.js';
 
 export interface Planned {
   state: unknown;
@@ -38,7 +38,15 @@ export async function probeAndPlan(request: PlanRequest, ctx: CliContext): Promi
     }
     case 'reactivate': {
       const [{ probeReactivate }, { planReactivate }] = await Promise.all([import('../probe/loop.js'), import('../plan/reactivate.js')]);
-      const state = await probeReactivate(ctx);
+      const [{ probeUntil }, { missingPools }] = await Promise.all([import('../probe/wait.js'), import('../plan/reactivate.js')]);
+      const waitSec = (request.options as { waitDevicesSec?: number }).waitDevicesSec ?? 0;
+      // Disks can appear after the boot unit starts: wait (bounded) for the pools dmctl expects.
+      const state = await probeUntil(() => probeReactivate(ctx), missingPools, {
+        timeoutSec: waitSec,
+        now: () => nowOf(ctx).getTime(),
+        sleep: sleepOf(ctx),
+        onWait: (pending) => ctx.io.stderr.write(`waiting up to ${waitSec} s for ${pending.map((m) => m.ref).join(', ')} (its devices have not appeared yet)…\n`),
+      });
       return { state, plan: planReactivate(state, options) };
     }
   }

@@ -23,12 +23,18 @@ export const unitName = 'dmctl-reactivate.service';
 export const unitPath = `/etc/systemd/system/${unitName}`;
 export const unitWantsLink = `/etc/systemd/system/multi-user.target.wants/${unitName}`;
 
-/** One small JSON record per loop pool dmctl built, so it can be found and rebuilt after a reboot. */
+/**
+ * One small JSON record per pool dmctl built, named by the pool's dm name: a loop pool's, so it can be
+ * found and rebuilt after a reboot; an LVM pool's (init-direct), so reactivate knows to wait for it.
+ */
 export const poolRecordDir = '/var/lib/dmctl/pools';
 
 export function poolRecordPath(pool: string): string {
   return `${poolRecordDir}/${pool}.json`;
 }
+
+/** How long the boot unit's `reactivate --wait-devices` waits for expected pools' disks (systemd's own device timeout). */
+export const unitWaitDevicesSec = 90;
 
 /** A loop pool's sparse backing files in its directory. */
 export function loopFiles(dir: string): { data: string; metadata: string } {

@@ -69,4 +69,9 @@ export interface ReactivateOptions {
   installUnit: boolean;
   /** How systemd should run dmctl: absolute paths of node and of dmctl's launcher. */
   dmctlArgv: readonly string[];
+  /**
+   * `--wait-devices SECS`: how long to wait for the expected pools (recorded by dmctl, named by the
+   * consumer's config) whose devices have not appeared yet; 0 (or absent): look once.
+   */
+  waitDevicesSec?: number;
 }

@@ -91,6 +91,8 @@ export interface InitDirectState {
   /** Kernel status of the pool when it exists and is active. */
   poolStatus: ThinPoolStatus | ThinPoolFailedStatus | undefined;
   consumer: ConsumerState;
+  /** dmctl's record of the pool (`/var/lib/dmctl/pools/VG-POOL.json`), undefined when absent. */
+  poolRecord?: string | undefined;
 }
 
 export interface ExtendState {
@@ -167,6 +169,10 @@ export interface ReactivateState extends LoopPoolState {
    * (undefined: could not be read).
    */
   metadataTransactionIds: Record<string, number | undefined>;
+  /** The consumers' configs that can name a pool: daemon.json (`dm.thinpooldev`), containerd's config.toml (`pool_name`). */
+  consumerConfigs: { daemonJson?: { path: string; text: string }; containerdConfig?: { path: string; text: string } };
+  /** The disks named in LVM pool records → whether the path exists now. */
+  recordedDisks: Record<string, boolean>;
 }
 
 export interface StatusState {

@@ -22,7 +22,8 @@ import {
   type VolumeGroup,
 } from '../system/lvm.js';
 import { lvmMaxMetadataBytes } from '../model/limits.js';
-import { metadataLvName, profileName, profilePath } from '../model/names.js';
+import { metadataLvName, poolRecordPath, profileName, profilePath } from '../model/names.js';
+import { formatPoolRecord, parseAnyPoolRecord, type LvmPoolRecord } from '../system/pool-record.js';
 import type { InitDirectOptions } from '../model/options.js';
 import type { InitDirectState } from '../model/state.js';
 import { missingToolProblem } from '../model/tools.js';
@@ -56,6 +57,7 @@ export function planInitDirect(state: InitDirectState, options: InitDirectOption
   const steps = [
     ...(options.dockerManaged ? [] : lvmSteps(target, options)),
     ...(!options.dockerManaged || target.isConverted ? autoextendSteps(state, target, options) : []),
+    ...(options.dockerManaged ? [] : recordSteps(state, target)),
     ...consumerSteps(consumer.handOver),
     ...dockerManagedFollowUps(target, options, consumer.handOver),
   ];
@@ -177,6 +179,25 @@ function autoextendSteps(state: InitDirectState, t: Target, options: InitDirectO
     ...(fresh || poolLv?.monitor !== 'monitored' ? monitorSteps(vg, pool, 'Without dmeventd monitoring, autoextend silently never happens.',
       'Fail now rather than find out when the pool fills: dmeventd must be running and watching the pool.') : []),
   ];
+}
+
+/**
+ * The pool's record, so that `reactivate` (at boot) knows to expect it and waits for its disks
+ * instead of reporting every pool active while they have not appeared yet.
+ */
+function recordSteps(state: InitDirectState, t: Target): Step[] {
+  const path = poolRecordPath(t.dmName);
+  const current = (() => {
+    try {
+      return state.poolRecord === undefined ? undefined : parseAnyPoolRecord(state.poolRecord);
+    } catch {
+      return undefined;
+    }
+  })();
+  if (current?.kind === 'lvm' && current.vg === t.vg && current.lv === t.pool) return [];
+  const record: LvmPoolRecord = { formatVersion: 1, kind: 'lvm', name: t.dmName, vg: t.vg, lv: t.pool, pvs: [...t.disks.paths] };
+  return [writeFileStep('write-record', `Record the pool in ${path}`, { path, content: formatPoolRecord(record) },
+    'dmctl reactivate (and its boot unit) then expects this pool and waits for its disks, instead of finding no pool and reporting all is well.')];
 }
 
 function monitorSteps(vg: string, pool: string, why: string, verifyWhy: string): Step[] {

@@ -4,24 +4,32 @@
  * devices re-attached, then `dmsetup create` with the identical table (a `reload` is wrong here: the
  * device does not exist yet).
  */
+import { DevicesMissingError } from '../errors.js';
+import { containerdPoolUse } from '../system/containerd.js';
+import { dockerPoolUse, parseDaemonJson } from '../system/docker.js';
 import { freeLoopDevices } from '../system/losetup.js';
-import { lvchangeActivateArgv, lvchangeMonitorArgv, segMonitorArgv, type LogicalVolume } from '../system/lvm.js';
-import { parsePoolRecord, type PoolRecord } from '../system/pool-record.js';
+import { lvchangeActivateArgv, lvchangeMonitorArgv, lvmDmName, segMonitorArgv, type LogicalVolume } from '../system/lvm.js';
+import { parseAnyPoolRecord, type LvmPoolRecord, type PoolRecord } from '../system/pool-record.js';
 import { systemctlArgv } from '../system/systemd.js';
-import { unitName, unitPath } from '../model/names.js';
+import { unitName, unitPath, unitWaitDevicesSec } from '../model/names.js';
 import type { ReactivateOptions } from '../model/options.js';
 import type { ReactivateState } from '../model/state.js';
 import { loopDevicesNeeded, rebuildProblem, rebuildSteps } from './loop-rebuild.js';
 import { checkStep, execStep, loadDmThinStep, refuseIfAny, writeFileStep } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
 
-export function unitContent(dmctlArgv: readonly string[]): string {
+/**
+ * The boot unit. It does not order itself after the deprecated systemd-udev-settle (which waits for
+ * every device, and still not for one that appears late): after udev has started the coldplug
+ * (systemd-udev-trigger) and LVM's own units, `--wait-devices` waits for exactly the pools it expects.
+ */
+export function unitContent(dmctlArgv: readonly string[], waitDevicesSec: number = unitWaitDevicesSec): string {
   return [
     '# Written by dmctl: brings thin pools back at boot, before their consumers start.',
     '[Unit]',
     'Description=Reactivate device-mapper thin pools (dmctl)',
     'DefaultDependencies=no',
-    'After=local-fs.target lvm2-monitor.service systemd-udev-settle.service',
+    'After=systemd-udev-trigger.service local-fs.target lvm2-monitor.service',
     'Wants=local-fs.target',
     'Before=docker.service containerd.service shutdown.target',
     'Conflicts=shutdown.target',
@@ -29,7 +37,8 @@ export function unitContent(dmctlArgv: readonly string[]): string {
     '[Service]',
     'Type=oneshot',
     'RemainAfterExit=yes',
-    `ExecStart=${dmctlArgv.join(' ')} reactivate --yes`,
+    `TimeoutStartSec=${waitDevicesSec + 120}`,
+    `ExecStart=${dmctlArgv.join(' ')} reactivate --yes --wait-devices ${waitDevicesSec}`,
     '',
     '[Install]',
     'WantedBy=multi-user.target docker.service containerd.service',
@@ -37,8 +46,100 @@ export function unitContent(dmctlArgv: readonly string[]): string {
   ].join('\n');
 }
 
+/** A pool reactivate must find: recorded by init-direct, or named by a consumer's config. */
+export interface ExpectedPool {
+  /** dm name */
+  name: string;
+  /** Who expects it, for the operator: "recorded in FILE", "Docker's dm.thinpooldev in FILE". */
+  by: string[];
+  record?: LvmPoolRecord;
+}
+
+/** An expected pool that is not there: what is missing, and what to check. */
+export interface MissingPool {
+  name: string;
+  ref: string;
+  by: string[];
+  missing: string;
+  check: string;
+}
+
+export function expectedPools(state: ReactivateState): ExpectedPool[] {
+  const pools = new Map<string, ExpectedPool>();
+  const add = (name: string, by: string, record?: LvmPoolRecord) => {
+    const p = pools.get(name) ?? { name, by: [] };
+    p.by.push(by);
+    if (record) p.record = record;
+    pools.set(name, p);
+  };
+  for (const [file, text] of Object.entries(state.records)) {
+    const r = tryParse(text);
+    if (r?.kind === 'lvm') add(r.name, `recorded in ${file}`, r);
+  }
+  const dj = state.consumerConfigs.daemonJson;
+  if (dj) {
+    const dm = tryOrUndefined(() => dockerPoolUse(parseDaemonJson(dj.text))?.thinPoolDm);
+    if (dm) add(dm, `Docker's dm.thinpooldev in ${dj.path}`);
+  }
+  const cc = state.consumerConfigs.containerdConfig;
+  if (cc) {
+    const name = containerdPoolUse(cc.text)?.poolName;
+    if (name) add(name, `containerd's pool_name in ${cc.path}`);
+  }
+  return [...pools.values()];
+}
+
+/** The expected pools whose devices are not there (yet). Pure: the command re-probes and asks again. */
+export function missingPools(state: ReactivateState): MissingPool[] {
+  const loopRecords = new Set(Object.values(state.records).map(tryParse).filter((r) => r?.kind === 'loop').map((r) => r!.name));
+  const missing: MissingPool[] = [];
+  for (const p of expectedPools(state)) {
+    if (state.dmNames.includes(p.name) || loopRecords.has(p.name)) continue;
+    const lv = state.lvs.find((l) => l.attr.isThinPool && lvmDmName(l.vgName, l.name) === p.name);
+    const ref = lv ? `${lv.vgName}/${lv.name}` : p.record ? `${p.record.vg}/${p.record.lv}` : p.name;
+    if (lv && lv.attr.health !== 'partial') continue;
+    if (lv) {
+      missing.push({ name: p.name, ref, by: p.by, missing: `VG ${lv.vgName} is missing one or more of its PVs (lv_attr ${lv.attr.raw}: partial)`, check: `check that every disk of VG ${lv.vgName} is attached (pvs, lsblk)` });
+      continue;
+    }
+    if (p.record) {
+      const gone = p.record.pvs.filter((d) => state.recordedDisks[d] !== true);
+      const vgSeen = state.lvs.some((l) => l.vgName === p.record!.vg);
+      missing.push({
+        name: p.name, ref, by: p.by,
+        missing: vgSeen ? `VG ${p.record.vg} has no thin pool ${p.record.lv}`
+          : gone.length > 0 ? `LVM sees no VG ${p.record.vg}; its disk${gone.length > 1 ? 's' : ''} ${gone.join(', ')} (as recorded) ${gone.length > 1 ? 'do' : 'does'} not exist`
+          : `LVM sees no VG ${p.record.vg} although ${p.record.pvs.join(', ') || 'its recorded disks'} exist${p.record.pvs.length === 1 ? 's' : ''}`,
+        check: vgSeen ? `check lvs -a ${p.record.vg}` : gone.length > 0 ? 'check that the disks are attached (lsblk, dmesg; names can change across reboots: pvs shows where the PVs are)' : 'check pvs and lvm.conf\'s filter and devices file (lvmdevices)',
+      });
+      continue;
+    }
+    missing.push({ name: p.name, ref, by: p.by, missing: 'no device-mapper device, LVM thin pool or dmctl record has that name', check: 'check that its disks are attached (lsblk, pvs, lvs -a) or fix the consumer\'s config' });
+  }
+  return missing;
+}
+
+function tryParse(text: string) {
+  return tryOrUndefined(() => parseAnyPoolRecord(text));
+}
+
+function tryOrUndefined<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
+export function missingPoolLine(m: MissingPool, waitedSec: number): string {
+  const waited = waitedSec > 0 ? `did not appear within ${waitedSec} s` : 'is not there';
+  return `pool ${m.ref} (${m.by.join('; ')}) ${waited}: ${m.missing}: ${m.check}, then run dmctl reactivate again${waitedSec > 0 ? '' : ' (--wait-devices SECS waits for late disks)'}`;
+}
+
 export function planReactivate(state: ReactivateState, options: ReactivateOptions): Plan {
   const lvmPools = state.lvs.filter((l) => l.attr.isThinPool);
+  const gone = missingPools(state);
+  if (gone.length > 0) throw new DevicesMissingError(gone.map((m) => missingPoolLine(m, options.waitDevicesSec ?? 0)).join('\n'));
   const records = readRecords(state);
   const down = records.valid.filter((r) => !state.dmNames.includes(r.name));
   refuseIfAny([
@@ -96,7 +197,8 @@ function readRecords(state: ReactivateState): { valid: PoolRecord[]; problems: s
   const problems: string[] = [];
   for (const [file, text] of Object.entries(state.records)) {
     try {
-      valid.push(parsePoolRecord(text));
+      const r = parseAnyPoolRecord(text);
+      if (r.kind === 'loop') valid.push(r);
     } catch {
       problems.push(`${file} is not a valid dmctl pool record: fix or remove it`);
     }

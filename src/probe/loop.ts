@@ -6,6 +6,8 @@ import { lvsQuery, metadataStartQuery, peStartQuery, pvLayoutConfigQuery, type L
 import { ioHintsQuery } from '../system/blockdev.js';
 import { parseThinSuperblock, thinSuperblockBytes } from '../system/thin-superblock.js';
 import { systemdRuntimeDir } from '../system/systemd.js';
+import { defaultDaemonJsonPath } from '../system/docker.js';
+import { defaultContainerdConfigPath } from '../system/containerd.js';
 import { loopPools } from '../model/loop.js';
 import { loopFiles, poolRecordDir, poolRecordPath, unitPath, unitWantsLink } from '../model/names.js';
 import type { ExtendOptions, InitLoopOptions } from '../model/options.js';
@@ -88,7 +90,23 @@ export async function probeReactivate(ctx: ProbeContext): Promise<ReactivateStat
   const metadataTransactionIds = Object.fromEntries(
     await Promise.all(checked.map(async (l) => [`${l.vgName}/${l.name}`, await metadataTransactionId(ctx, l)] as const)),
   );
-  return { ...base, lvs, lvmInstalled, records, fileBytes, systemd, unitFile, unitEnabled, metadataTransactionIds };
+  const daemonJsonPath = ctx.paths?.daemonJson ?? defaultDaemonJsonPath;
+  const containerdConfigPath = ctx.paths?.containerdConfig ?? defaultContainerdConfigPath;
+  const [daemonJson, containerdConfig] = await Promise.all([ctx.files.readText(daemonJsonPath), ctx.files.readText(containerdConfigPath)]);
+  const consumerConfigs = {
+    ...(daemonJson === undefined ? {} : { daemonJson: { path: daemonJsonPath, text: daemonJson } }),
+    ...(containerdConfig === undefined ? {} : { containerdConfig: { path: containerdConfigPath, text: containerdConfig } }),
+  };
+  const disks = [...new Set(Object.values(records).flatMap((text) => {
+    try {
+      const r = JSON.parse(text) as { kind?: unknown; pvs?: unknown };
+      return r.kind === 'lvm' && Array.isArray(r.pvs) ? r.pvs.filter((d): d is string => typeof d === 'string') : [];
+    } catch {
+      return [];
+    }
+  }))];
+  const recordedDisks = Object.fromEntries(await Promise.all(disks.map(async (d) => [d, await ctx.files.exists(d)] as const)));
+  return { ...base, lvs, lvmInstalled, records, fileBytes, systemd, unitFile, unitEnabled, metadataTransactionIds, consumerConfigs, recordedDisks };
 }
 
 /**

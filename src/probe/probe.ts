@@ -10,7 +10,7 @@ import { runQuery, type Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
 import { lvmDmName, lvmThinConfigQuery, lvmVersionQuery, lvsQuery, pvsQuery, supportsDevicesFile, vgsQuery } from '../system/lvm.js';
 import { isActiveQuery, systemdRuntimeDir, unitDirs } from '../system/systemd.js';
-import { profilePath } from '../model/names.js';
+import { poolRecordPath, profilePath } from '../model/names.js';
 import type { ConsumerKind, InitDirectOptions } from '../model/options.js';
 import { initDirectTools } from '../model/tools.js';
 import { isActiveUnitState, type ConsumerState, type ContainerdState, type DiskFacts, type DockerState, type InitDirectState, type LvmState, type ServiceState } from '../model/state.js';
@@ -184,6 +184,7 @@ export async function probeInitDirect(ctx: ProbeContext, options: InitDirectOpti
     profileDir,
     profile: await ctx.files.readText(profilePath(profileDir, options.vg, options.pool)),
     poolStatus,
+    poolRecord: await ctx.files.readText(poolRecordPath(dmName)),
     consumer,
   };
 }

@@ -1,7 +1,9 @@
 /**
- * dmctl's record of a loop pool it built: its files and table parameters, so that `resize-loop` and
- * `reactivate` can find and rebuild the pool after a reboot (loop devices and dm tables do not survive
- * one). Where records live is model/names.ts (poolRecordDir).
+ * dmctl's record of a pool it built. A loop pool's record holds its files and table parameters, so that
+ * `resize-loop` and `reactivate` can find and rebuild the pool after a reboot (loop devices and dm
+ * tables do not survive one). An LVM pool's record (init-direct) names the VG/LV and the disks it was
+ * made on, so that `reactivate` knows to expect it at boot even before its PVs have appeared. Where
+ * records live is model/names.ts (poolRecordDir).
  */
 import * as z from 'zod/mini';
 import '../zod-locale.js';
@@ -20,10 +22,30 @@ export const PoolRecordSchema = z.object({
 });
 export type PoolRecord = z.infer<typeof PoolRecordSchema>;
 
-export function formatPoolRecord(record: PoolRecord): string {
+export const LvmPoolRecordSchema = z.object({
+  formatVersion: z.literal(1),
+  kind: z.literal('lvm'),
+  /** The dm device name (VG-LV, dashes doubled as LVM does). */
+  name: z.string().check(z.minLength(1)),
+  vg: z.string().check(z.minLength(1)),
+  lv: z.string().check(z.minLength(1)),
+  /** The disks init-direct made the VG on (a hint for the operator: names can change across reboots). */
+  pvs: z.array(z.string()),
+});
+export type LvmPoolRecord = z.infer<typeof LvmPoolRecordSchema>;
+export type AnyPoolRecord = PoolRecord | LvmPoolRecord;
+
+export function formatPoolRecord(record: AnyPoolRecord): string {
   return `${JSON.stringify(record, null, 2)}\n`;
 }
 
 export function parsePoolRecord(text: string): PoolRecord {
   return PoolRecordSchema.parse(JSON.parse(text));
+}
+
+/** A loop pool's or an LVM pool's record (reactivate reads both). */
+export function parseAnyPoolRecord(text: string): AnyPoolRecord {
+  const value: unknown = JSON.parse(text);
+  const kind = (value as { kind?: unknown } | null)?.kind;
+  return kind === 'lvm' ? LvmPoolRecordSchema.parse(value) : PoolRecordSchema.parse(value);
 }

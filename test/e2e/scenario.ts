@@ -37,11 +37,21 @@ rec() {
   echo "+ $* [rc=$rc]"
   return 0
 }
+# late disks (uml-run --late-disk): plug K [HOSTPATH] asks the host to hot-add late disk K (or the image
+# HOSTPATH, e.g. in $OUT) and waits up to 20 s for uml_mconsole's answer
+plug() {
+  local k=$1 io=/run/uml-run/io i
+  rm -f "$io/plugged-$k"; echo "\${2:-}" >"$io/.plug-$k"; mv "$io/.plug-$k" "$io/plug-$k"
+  for ((i = 0; i < 200; i++)); do [[ -e $io/plugged-$k ]] && break; sleep 0.1; done
+  grep -q '^OK' "$io/plugged-$k"
+}
 `;
 
 export interface ScenarioOptions {
   /** scratch disk sizes, attached as /dev/ubda, /dev/ubdb, … */
   disks?: string[];
+  /** late disks (uml-run --late-disk): "plug K [HOSTPATH]" in the script hot-adds disk K (or that image) */
+  lateDisks?: string[];
   /** guest timeout (default 300 s) */
   timeoutSec?: number;
   /** boot the guest with systemd as PID 1 (see guest/README.md, "systemd mode"); default false */
@@ -57,6 +67,7 @@ export async function runScenario(script: string, options: ScenarioOptions = {})
   const out = await mkdtemp(join(tmpdir(), 'dmctl-e2e-'));
   const result = await runInGuest(prelude + script, {
     disks: options.disks ?? [],
+    lateDisks: options.lateDisks ?? [],
     share: [out],
     env: { ...options.env, OUT: out },
     timeoutSec: options.timeoutSec ?? 300,

@@ -15,6 +15,8 @@ export interface GuestResult {
 export interface GuestOptions {
   /** scratch disk sizes (e.g. '1G'), attached as /dev/ubda, /dev/ubdb, … */
   disks?: string[];
+  /** uml-run --late-disk: disks the guest hot-adds (and removes) on request, see README "Late disks" */
+  lateDisks?: string[];
   /** kill the guest after this many seconds (uml-run default 600); exitCode 124 then */
   timeoutSec?: number;
   /** host directories writable inside the guest at the same path */
@@ -53,6 +55,7 @@ export async function runInGuest(script: string, opts: GuestOptions = {}): Promi
 
     const args: string[] = [];
     for (const d of opts.disks ?? []) args.push('--disk', d);
+    for (const d of opts.lateDisks ?? []) args.push('--late-disk', d);
     for (const s of opts.share ?? []) args.push('--share', s);
     if (opts.timeoutSec !== undefined) args.push('--timeout', String(Math.ceil(opts.timeoutSec)));
     if (opts.systemd) args.push('--systemd');

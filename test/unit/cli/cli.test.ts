@@ -178,8 +178,8 @@ describe('dmctl init-direct: applying', () => {
     expect(r.code).toBe(0);
     const ran = changes(r.executor.commands);
     expect(ran).toEqual([...mutations.map((m) => m.join(' ')), 'lvs --noheadings -o seg_monitor docker/thinpool']);
-    expect(hostWrites(r)).toEqual(['/etc/lvm/profile/docker-thinpool.profile', '/etc/docker/daemon.json']);
-    expect(r.stderr).toMatch(/applied 10 steps/);
+    expect(hostWrites(r)).toEqual(['/etc/lvm/profile/docker-thinpool.profile', '/var/lib/dmctl/pools/docker-thinpool.json', '/etc/docker/daemon.json']);
+    expect(r.stderr).toMatch(/applied 11 steps/);
   });
 
   it('a failed step stops the run, exits 1 and says what was and was not done', async () => {
@@ -188,7 +188,7 @@ describe('dmctl init-direct: applying', () => {
     expect(r.stderr).toMatch(/failed: lvconvert: simulated failure/);
     expect(r.stderr).toMatch(/command: lvconvert -y --zero n/);
     expect(r.stderr).toMatch(/done \(4\): pvcreate, vgcreate, lvcreate-data, lvcreate-metadata/);
-    expect(r.stderr).toMatch(/not done \(6\): lvconvert, write-profile/);
+    expect(r.stderr).toMatch(/not done \(7\): lvconvert, write-profile/);
     expect(hostWrites(r)).toEqual([]);
   });
 
@@ -197,7 +197,7 @@ describe('dmctl init-direct: applying', () => {
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.result.status).toBe('done');
-    expect(PlanSchema.parse(out.plan).steps).toHaveLength(10);
+    expect(PlanSchema.parse(out.plan).steps).toHaveLength(11);
   });
 });
 

@@ -333,7 +333,7 @@ describe('--format shell', () => {
   it('marks destructive steps, quotes every argument, and fails fast', () => {
     const text = renderPlanShell(planInitDirect(freshHost(), options()));
     expect(text).toContain('set -euo pipefail');
-    expect(text).toMatch(/# --- step 1\/10 \(pvcreate\): .*\*\*\* DESTRUCTIVE \*\*\*/);
+    expect(text).toMatch(/# --- step 1\/11 \(pvcreate\): .*\*\*\* DESTRUCTIVE \*\*\*/);
     expect(text).toContain("# why: Writes an LVM label");
   });
 

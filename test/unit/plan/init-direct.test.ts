@@ -28,6 +28,7 @@ function provisioned(state: 'pool' | 'pool-used' | 'pool-inactive' = 'pool', ove
     },
     profile: 'activation {\n\tthin_pool_autoextend_threshold = 80\n\tthin_pool_autoextend_percent = 20\n}\n',
     poolStatus: status,
+    poolRecord: `${JSON.stringify({ formatVersion: 1, kind: 'lvm', name: 'docker-thinpool', vg: 'docker', lv: 'thinpool', pvs: ['/dev/ubda'] })}\n`,
     consumer: {
       kind: 'docker',
       docker: dockerState({
@@ -47,8 +48,14 @@ describe('init-direct on a fresh disk', () => {
   it('runs the guide\'s procedure in order, then hands the pool to Docker', () => {
     expect(ids(plan)).toEqual([
       'pvcreate', 'vgcreate', 'lvcreate-data', 'lvcreate-metadata', 'lvconvert',
-      'write-profile', 'attach-profile', 'monitor', 'verify-monitor', 'write-daemon-json',
+      'write-profile', 'attach-profile', 'monitor', 'verify-monitor', 'write-record', 'write-daemon-json',
     ]);
+  });
+
+  it('records the LVM pool, so that reactivate expects it at boot', () => {
+    const step = plan.steps.find((s) => s.id === 'write-record')!;
+    expect(step.action).toMatchObject({ kind: 'writeFile', path: '/var/lib/dmctl/pools/docker-thinpool.json' });
+    expect(JSON.parse((step.action as { content: string }).content)).toEqual({ formatVersion: 1, kind: 'lvm', name: 'docker-thinpool', vg: 'docker', lv: 'thinpool', pvs: [freshDisk] });
   });
 
   it('uses the exact argv of the guide with the defaults', () => {
@@ -305,7 +312,7 @@ describe('init-direct and the consumer', () => {
 
   it('consumer none: the pool only', () => {
     const plan = planInitDirect(freshHost({ consumer: { kind: 'none' } }), options({ consumer: 'none' }));
-    expect(ids(plan).at(-1)).toBe('verify-monitor');
+    expect(ids(plan).slice(-2)).toEqual(['verify-monitor', 'write-record']);
   });
 
   it('--docker-managed writes Docker\'s direct-lvm keys, starts Docker, then enables monitoring', () => {

@@ -250,6 +250,8 @@ function reactivateState(lvs: string, overrides: Partial<ReactivateState> = {}):
     unitFile: undefined,
     unitEnabled: false,
     metadataTransactionIds: {},
+    consumerConfigs: {},
+    recordedDisks: {},
     ...overrides,
   };
 }

@@ -1,0 +1,207 @@
+/**
+ * reactivate knows which pools to expect (issue 12.2): the LVM pools dmctl recorded and the pool the
+ * consumer's config names. One that is not there fails loudly (exit 4) instead of "every pool is
+ * active"; `--wait-devices` re-probes (with backoff, bounded) while disks appear late.
+ */
+import { describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli.js';
+import type { CliContext } from '../../../src/commands/context.js';
+import { DevicesMissingError, ExitCode } from '../../../src/errors.js';
+import type { ReactivateState } from '../../../src/model/state.js';
+import { expectedPools, missingPools, planReactivate, unitContent } from '../../../src/plan/reactivate.js';
+import { probeUntil } from '../../../src/probe/wait.js';
+import { losetupListQuery } from '../../../src/system/losetup.js';
+import { lvsQuery, metadataStartQuery, peStartQuery } from '../../../src/system/lvm.js';
+import { FakeExecutor } from '../../helpers/fake-executor.js';
+import { guest } from '../../helpers/fixtures.js';
+import { MemoryFiles } from '../../helpers/memory-files.js';
+
+const recordPath = '/var/lib/dmctl/pools/docker-thinpool.json';
+const lvmRecord = `${JSON.stringify({ formatVersion: 1, kind: 'lvm', name: 'docker-thinpool', vg: 'docker', lv: 'thinpool', pvs: ['/dev/ubda'] }, null, 2)}\n`;
+const daemonJson = { path: '/etc/docker/daemon.json', text: JSON.stringify({ 'storage-driver': 'devicemapper', 'storage-opts': ['dm.thinpooldev=/dev/mapper/docker-thinpool'] }) };
+const containerdConfig = { path: '/etc/containerd/config.toml', text: 'version = 2\n[plugins."io.containerd.snapshotter.v1.devmapper"]\n  pool_name = "ctr-pool"\n  root_path = "/var/lib/containerd/devmapper"\n' };
+const dmctlArgv = ['/usr/bin/node', '/opt/dmctl/bin/dmctl.js'];
+
+function state(lvs: string, overrides: Partial<ReactivateState> = {}): ReactivateState {
+  return {
+    missingTools: [],
+    deviceMapperLoaded: true,
+    dmNames: [],
+    thinPools: [],
+    loops: [],
+    devEntries: [],
+    lvs: lvsQuery().parse(guest(`lvs-${lvs}.txt`)),
+    lvmInstalled: true,
+    records: {},
+    fileBytes: {},
+    systemd: false,
+    unitFile: undefined,
+    unitEnabled: false,
+    metadataTransactionIds: {},
+    consumerConfigs: {},
+    recordedDisks: {},
+    ...overrides,
+  };
+}
+
+function failure(fn: () => unknown): DevicesMissingError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof DevicesMissingError) return error;
+    throw error;
+  }
+  throw new Error('expected a DevicesMissingError');
+}
+
+describe('reactivate: the pools it expects', () => {
+  it('from dmctl\'s LVM pool records and from the consumers\' configs', () => {
+    const s = state('empty', { records: { [recordPath]: lvmRecord }, consumerConfigs: { daemonJson, containerdConfig } });
+    expect(expectedPools(s).map((p) => [p.name, p.by])).toEqual([
+      ['docker-thinpool', [`recorded in ${recordPath}`, "Docker's dm.thinpooldev in /etc/docker/daemon.json"]],
+      ['ctr-pool', ["containerd's pool_name in /etc/containerd/config.toml"]],
+    ]);
+  });
+
+  it('a recorded pool whose disk is gone: exit 4, one line naming the pool, what is missing and what to check', () => {
+    const s = state('empty', { records: { [recordPath]: lvmRecord }, recordedDisks: { '/dev/ubda': false } });
+    const e = failure(() => planReactivate(s, { installUnit: false, dmctlArgv, waitDevicesSec: 60 }));
+    expect(e.exitCode).toBe(ExitCode.devicesMissing);
+    expect(e.exitCode).toBe(4);
+    expect(e.message).toBe(
+      `pool docker/thinpool (recorded in ${recordPath}) did not appear within 60 s: LVM sees no VG docker; its disk /dev/ubda (as recorded) does not exist: ` +
+        'check that the disks are attached (lsblk, dmesg; names can change across reboots: pvs shows where the PVs are), then run dmctl reactivate again',
+    );
+    // Without a wait it says so, and how to wait.
+    expect(failure(() => planReactivate(s, { installUnit: false, dmctlArgv })).message).toMatch(/^pool docker\/thinpool \(.*\) is not there: .*\(--wait-devices SECS waits for late disks\)$/);
+  });
+
+  it('the disk is there but LVM shows no VG: points to LVM\'s filter and devices file', () => {
+    const s = state('empty', { records: { [recordPath]: lvmRecord }, recordedDisks: { '/dev/ubda': true } });
+    expect(missingPools(s)[0]!.missing).toBe('LVM sees no VG docker although /dev/ubda exists');
+    expect(missingPools(s)[0]!.check).toMatch(/lvm\.conf's filter and devices file/);
+  });
+
+  it('a partial VG (a PV missing) is not there yet either', () => {
+    const s = state('pool-inactive', { records: { [recordPath]: lvmRecord } });
+    s.lvs = s.lvs.map((l) => (l.name === 'thinpool' ? { ...l, attr: { ...l.attr, health: 'partial' as const } } : l));
+    expect(missingPools(s).map((m) => m.missing)).toEqual([expect.stringMatching(/^VG docker is missing one or more of its PVs/)]);
+  });
+
+  it('a pool only the consumer names, which nothing provides', () => {
+    const s = state('empty', { consumerConfigs: { containerdConfig } });
+    expect(failure(() => planReactivate(s, { installUnit: false, dmctlArgv, waitDevicesSec: 5 })).message).toMatch(
+      /^pool ctr-pool \(containerd's pool_name in \/etc\/containerd\/config\.toml\) did not appear within 5 s: no device-mapper device, LVM thin pool or dmctl record has that name/,
+    );
+  });
+
+  it('present: an inactive pool LVM sees is activated; an active one (dm device) needs nothing', () => {
+    const inactive = state('pool-inactive', { records: { [recordPath]: lvmRecord }, consumerConfigs: { daemonJson } });
+    expect(missingPools(inactive)).toEqual([]);
+    expect(planReactivate(inactive, { installUnit: false, dmctlArgv }).steps[0]!.id).toBe('activate-docker-thinpool');
+    expect(missingPools(state('pool', { records: { [recordPath]: lvmRecord }, dmNames: ['docker-thinpool', 'docker-thinpool-tpool'] }))).toEqual([]);
+  });
+
+  it('an LVM record does not count as a broken loop record', () => {
+    const s = state('pool', { records: { [recordPath]: lvmRecord }, dmNames: ['docker-thinpool'] });
+    expect(planReactivate(s, { installUnit: false, dmctlArgv }).steps).toEqual([]);
+  });
+});
+
+describe('the boot unit', () => {
+  it('waits for the expected pools\' devices, and no longer orders itself after systemd-udev-settle', () => {
+    const unit = unitContent(dmctlArgv);
+    expect(unit).not.toMatch(/udev-settle/);
+    expect(unit).toMatch(/^After=systemd-udev-trigger\.service local-fs\.target lvm2-monitor\.service$/m);
+    expect(unit).toMatch(/^Before=docker\.service containerd\.service shutdown\.target$/m);
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/dmctl\/bin\/dmctl\.js reactivate --yes --wait-devices 90$/m);
+    expect(unit).toMatch(/^TimeoutStartSec=210$/m);
+  });
+});
+
+describe('probeUntil: re-probe with backoff, bounded', () => {
+  function clock() {
+    let t = 0;
+    const slept: number[] = [];
+    return { now: () => t, sleep: async (ms: number) => void (slept.push(ms), (t += ms)), slept };
+  }
+
+  it('returns as soon as nothing is missing', async () => {
+    const c = clock();
+    let probes = 0;
+    const result = await probeUntil(async () => ++probes, (n) => (n < 4 ? ['x'] : []), { timeoutSec: 60, ...c });
+    expect(result).toBe(4);
+    expect(c.slept).toEqual([250, 500, 1000]);
+  });
+
+  it('gives up at the deadline (never sleeping past it) and returns the last state', async () => {
+    const c = clock();
+    let probes = 0;
+    const waits: unknown[] = [];
+    const result = await probeUntil(async () => ++probes, () => ['x'], { timeoutSec: 10, ...c, onWait: (m) => waits.push(m) });
+    expect(c.slept).toEqual([250, 500, 1000, 2000, 4000, 2250]);
+    expect(c.now()).toBe(10_000);
+    expect(result).toBe(7);
+    expect(waits).toEqual([['x']]);
+  });
+
+  it('without a wait it probes once', async () => {
+    const c = clock();
+    let probes = 0;
+    await probeUntil(async () => ++probes, () => ['x'], { timeoutSec: 0, ...c });
+    expect(probes).toBe(1);
+    expect(c.slept).toEqual([]);
+  });
+});
+
+describe('dmctl reactivate --wait-devices (fake host, fake clock)', () => {
+  async function run(args: string[], lvsAnswer: (call: number) => string) {
+    let stdout = '';
+    let stderr = '';
+    let t = Date.parse('2026-12-04T00:00:00Z');
+    const executor = new FakeExecutor()
+      .on(lvsQuery().argv, (n) => ({ stdout: lvsAnswer(n) }))
+      .on(losetupListQuery().argv, { stdout: guest('losetup-empty.txt') })
+      // the inactive pool's transaction id check (its superblock cannot be read here: LVM would check)
+      .on(metadataStartQuery('docker', 'thinpool').argv, { stdout: guest('tid-mismatch/S-lvs-tmeta-segments.json') })
+      .on(peStartQuery('/dev/ubda').argv, { stdout: guest('tid-mismatch/S-pvs-pe-start.json') });
+    // After a boot, before dm is loaded: no dmsetup calls.
+    const files = new MemoryFiles({ programs: ['lvm', 'losetup', 'dmsetup'], files: { '/proc/devices': 'Block devices:\n  7 loop\n', [recordPath]: lvmRecord } });
+    const ctx: Partial<CliContext> = {
+      executor,
+      files,
+      uid: 0,
+      env: {},
+      io: { stdout: { write: (s: string) => void (stdout += s) }, stderr: { write: (s: string) => void (stderr += s) } },
+      sleep: async (ms: number) => void (t += ms),
+      now: () => new Date(t),
+    };
+    const code = await main(['reactivate', '--dry-run', ...args], ctx);
+    return { code, stdout, stderr, lvsCalls: executor.calls.filter((c) => c.join(' ') === lvsQuery().argv.join(' ')).length, waitedMs: t - Date.parse('2026-12-04T00:00:00Z') };
+  }
+
+  it('waits while the disk is absent, then plans the activation once the VG appears', async () => {
+    const r = await run(['--wait-devices', '60'], (n) => guest(n <= 3 ? 'lvs-empty.txt' : 'lvs-pool-inactive.txt'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.lvsCalls).toBe(4);
+    expect(r.waitedMs).toBe(250 + 500 + 1000);
+    expect(r.stderr).toMatch(/^waiting up to 60 s for docker\/thinpool \(its devices have not appeared yet\)…$/m);
+    expect(r.stdout).toMatch(/Activate docker\/thinpool/);
+  });
+
+  it('a disk that never comes: exit 4 after the bound, one error line', async () => {
+    const r = await run(['--wait-devices', '20'], () => guest('lvs-empty.txt'));
+    expect(r.code).toBe(4);
+    expect(r.waitedMs).toBe(20_000);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('dmctl: error: '))).toEqual([
+      expect.stringMatching(/^dmctl: error: pool docker\/thinpool \(recorded in \/var\/lib\/dmctl\/pools\/docker-thinpool\.json\) did not appear within 20 s: LVM sees no VG docker; its disk \/dev\/ubda \(as recorded\) does not exist: /),
+    ]);
+    expect(r.stdout).toBe('');
+  });
+
+  it('refuses a bad --wait-devices with exit 3', async () => {
+    const r = await run(['--wait-devices', 'soon'], () => guest('lvs-empty.txt'));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/--wait-devices must be a whole number/);
+  });
+});
