@@ -307,10 +307,11 @@ def plan_text_of(stderr):
 
 
 def failure_report(stderr):
-    """dmctl's own report of a failed or interrupted apply: from its ✗ / interrupted line to the end."""
+    """dmctl's own report of a failed or interrupted apply: from its `✗ [n/N] step` line (or its
+    `interrupted:` line) to the end, without the plan printed before it."""
     lines = stderr.splitlines()
     for i, line in enumerate(lines):
-        if line.startswith('\u2717 step ') or line.startswith('interrupted: stopped'):
+        if line.startswith(u'\u2717 ') or line.startswith('interrupted: '):
             return '\n'.join(lines[i:])
     return stderr.strip()
 
