@@ -321,12 +321,17 @@ describe('--format shell', () => {
       writeFileSync(join(bin, tool), stub);
       chmodSync(join(bin, tool), 0o755);
     }
-    writeFileSync(join(dir, 'runbook.sh'), renderPlanShell(plan));
+    // The pool record's directory is dmctl's own (/var/lib/dmctl): the runbook writes it under the
+    // scratch directory instead, never on the host running the tests.
+    const recordDir = join(dir, 'var-lib-dmctl');
+    const moved = (path: string) => path.replace(/^\/var\/lib\/dmctl\//, `${recordDir}/`);
+    expect(memory.writes.some((w) => w.path !== moved(w.path))).toBe(true);
+    writeFileSync(join(dir, 'runbook.sh'), renderPlanShell(plan).replaceAll('/var/lib/dmctl/', `${recordDir}/`));
     execFileSync('bash', [join(dir, 'runbook.sh')], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, stdio: 'pipe' });
 
     const logged = readFileSync(join(dir, 'log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
     expect(logged).toEqual(fake.calls);
-    for (const w of memory.writes) expect(readFileSync(w.path, 'utf8')).toBe(w.content);
+    for (const w of memory.writes) expect(readFileSync(moved(w.path), 'utf8')).toBe(w.content);
     expect(readFileSync(`${dir}/docker/daemon.json.dmctl.bak`, 'utf8')).toBe('{"debug":true}');
   });
 
