@@ -77,9 +77,9 @@ rec journal journalctl -u docker.service --no-pager
     expect(apply.out).toContain('move /var/lib/docker → /var/lib/docker.bk');
     const progress = `${apply.out}\n${apply.err}`;
     for (const step of ['Stop Docker', 'Configure Docker in /etc/docker/daemon.json', 'Start Docker', 'Verify Docker uses the pool']) {
-      expect(progress, progress).toMatch(new RegExp(`✓ \\[\\d+/14\\] ${step.replace(/[.]/g, '\\.')}$`, 'm'));
+      expect(progress, progress).toMatch(new RegExp(`✓ \\[\\d+/15\\] ${step.replace(/[.]/g, '\\.')}$`, 'm'));
     }
-    expect(progress).toContain('✓ applied 14 steps');
+    expect(progress).toContain('✓ applied 15 steps');
     // systemd saw a stop and a start (not a crash and a Restart=on-failure)
     const journal = (await s.get('journal')).out;
     expect(journal).toMatch(/Stopped docker\.service/);
