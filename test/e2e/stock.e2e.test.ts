@@ -9,10 +9,12 @@
  *   the pool with "Udev Sync Supported: true", and a container writes into the pool;
  * - extend with a second disk;
  * - reactivate --install-unit, then after the pool is deactivated, starting the unit brings it back;
- * - init-loop (consumer none) and resize-loop on a second, loop-backed pool.
+ * - init-loop (consumer none) and resize-loop on a second, loop-backed pool;
+ * - init-direct --consumer containerd on a third disk (VG ctd): dmctl restarts containerd.service, its
+ *   devmapper snapshotter loads and an image unpacks into the pool.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerImport, rootfsTarball } from './images.js';
+import { dockerImport, ociArchive, rootfsTarball } from './images.js';
 import { runScenario, type ScenarioResult } from './scenario.js';
 
 type Scenario = ScenarioResult & { cleanup(): Promise<void> };
@@ -67,9 +69,18 @@ rec table-loop dmsetup table dmctl-pool
 rec resize dmctl resize-loop +512M --yes
 rec table-resized dmsetup table dmctl-pool
 rec status-loop dmctl status
-rec journal journalctl -u docker.service -u ${unit} -u systemd-udevd.service --no-pager
+# --- containerd under systemd on its own disk and volume group
+rec ctd-pid-before systemctl show -p MainPID --value containerd.service
+rec ctd-apply dmctl init-direct /dev/ubdc --vg ctd --consumer containerd --base-image-size 64MB --yes
+rec ctd-active systemctl is-active containerd.service
+rec ctd-pid-after systemctl show -p MainPID --value containerd.service
+rec ctd-plugin ctr plugins ls id==devmapper
+${ociArchive('/tmp/tiny-oci.tar', 'docker.io/library/tiny:1')}
+rec ctd-import ctr images import --snapshotter devmapper /tmp/tiny-oci.tar
+rec ctd-snapshots ctr snapshots --snapshotter devmapper ls
+rec journal journalctl -u docker.service -u containerd.service -u ${unit} -u systemd-udevd.service --no-pager
 `,
-      { disks: ['2G', '1G'], timeoutSec: 400, stock: true },
+      { disks: ['2G', '1G', '2G'], timeoutSec: 400, stock: true },
     );
     console.log(`stock-host scenario: ${((Date.now() - t0) / 1000).toFixed(1)} s (guest boot to poweroff)`);
   });
@@ -146,5 +157,16 @@ rec journal journalctl -u docker.service -u ${unit} -u systemd-udevd.service --n
     const status = await s.get('status-loop');
     expect(status.rc, status.out).toBe(0);
     expect(status.out).toContain('dmctl-pool');
+  });
+
+  it('init-direct --consumer containerd restarts containerd.service and an image unpacks into its pool', async () => {
+    const apply = await s.get('ctd-apply');
+    expect(apply.rc, `${apply.out}\n${apply.err}\n${await diag()}`).toBe(0);
+    expect(apply.out).toContain('$ systemctl restart containerd.service');
+    expect((await s.get('ctd-active')).out.trim()).toBe('active');
+    expect((await s.get('ctd-pid-after')).out.trim()).not.toBe((await s.get('ctd-pid-before')).out.trim());
+    expect((await s.get('ctd-plugin')).out, await diag()).toMatch(/^io\.containerd\.snapshotter\.v1\s+devmapper\s+\S+\s+ok\s*$/m);
+    expect((await s.get('ctd-import')).rc, await diag()).toBe(0);
+    expect((await s.get('ctd-snapshots')).out, await diag()).toContain('Committed');
   });
 });
