@@ -35,9 +35,11 @@ rec lvmconf lvmconfig --typeconfig full activation/udev_sync activation/udev_rul
 rec env-scenario sh -c 'env | grep DM_DISABLE_UDEV; true'
 rec env-docker sh -c 'tr "\\0" "\\n" </proc/$(systemctl show -p MainPID --value docker.service)/environ | grep DM_DISABLE_UDEV; true'
 rec active-before systemctl is-active docker.service
+rec driver-before /usr/bin/docker info --format '{{.Driver}}'
 # --- init-direct for Docker, no storage options
 rec apply dmctl init-direct /dev/ubda --yes
 rec active-after systemctl is-active docker.service
+rec dmsetup-after dmsetup ls
 rec daemon-json cat /etc/docker/daemon.json
 rec info /usr/bin/docker info
 rec udev-node udevadm info --query=property /dev/mapper/docker-thinpool
@@ -95,6 +97,8 @@ rec journal journalctl -u docker.service -u containerd.service -u ${unit} -u sys
     expect((await s.get('env-scenario')).out.trim()).toBe('');
     expect((await s.get('env-docker')).out.trim()).toBe('');
     expect((await s.get('active-before')).out.trim(), await diag()).toBe('active');
+    // (what Docker chose at boot with udev sync available, and what is left after init-direct: for the log)
+    console.log(`docker's boot driver: ${(await s.get('driver-before')).out.trim()}; dm devices after init-direct:\n${(await s.get('dmsetup-after')).out}`);
   });
 
   it('init-direct restarts docker.service on the pool, with udev sync, and a container writes into it', async () => {
