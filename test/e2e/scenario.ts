@@ -56,6 +56,8 @@ export interface ScenarioOptions {
   timeoutSec?: number;
   /** boot the guest with systemd as PID 1 (see guest/README.md, "systemd mode"); default false */
   systemd?: boolean;
+  /** a stock host: systemd + systemd-udevd, untouched lvm.conf, no DM_DISABLE_UDEV (guest/README.md, "stock mode") */
+  stock?: boolean;
   /** exported in the guest before the scenario (e.g. a PATH with another release's tools first) */
   env?: Record<string, string>;
 }
@@ -72,6 +74,7 @@ export async function runScenario(script: string, options: ScenarioOptions = {})
     env: { ...options.env, OUT: out },
     timeoutSec: options.timeoutSec ?? 300,
     systemd: options.systemd ?? false,
+    stock: options.stock ?? false,
   });
   if (result.exitCode === 124 || result.exitCode === 125) {
     await rm(out, { recursive: true, force: true });

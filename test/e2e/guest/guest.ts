@@ -28,6 +28,11 @@ export interface GuestOptions {
    * multi-user.target is reached, with docker.service and containerd.service up (default false)
    */
   systemd?: boolean;
+  /**
+   * a stock host (uml-run --stock, implies systemd): systemd-udevd runs, lvm.conf is the distribution's,
+   * no DM_DISABLE_UDEV (default false)
+   */
+  stock?: boolean;
 }
 
 /** Path of the runner script next to this file. */
@@ -58,7 +63,8 @@ export async function runInGuest(script: string, opts: GuestOptions = {}): Promi
     for (const d of opts.lateDisks ?? []) args.push('--late-disk', d);
     for (const s of opts.share ?? []) args.push('--share', s);
     if (opts.timeoutSec !== undefined) args.push('--timeout', String(Math.ceil(opts.timeoutSec)));
-    if (opts.systemd) args.push('--systemd');
+    if (opts.stock) args.push('--stock');
+    else if (opts.systemd) args.push('--systemd');
     args.push(file);
 
     return await new Promise<GuestResult>((resolve, reject) => {
