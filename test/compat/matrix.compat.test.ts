@@ -38,6 +38,15 @@ describe.each(profiles)('$name ($id)', (p) => {
   const expectNode = p.node ? `v${p.node}` : process.version;
   const diag = (name: string, r: { out: string; err: string }) => `${name}:\n${r.out}\n${r.err}\n--- transcript ---\n${s.transcript}`;
 
+  /** JSON.parse, naming the output when it is not JSON */
+  const json = (r: { out: string }) => {
+    try {
+      return JSON.parse(r.out);
+    } catch (e) {
+      throw new Error(`${(e as Error).message} in ${JSON.stringify(r.out)}`);
+    }
+  };
+
   beforeAll(async () => {
     const prefix = profilePath(p) as string;
     const t0 = Date.now();
@@ -121,11 +130,11 @@ rec status-end dmctl --json status
   it('init-direct builds the monitored pool; status reads it; a re-run has nothing to do', async () => {
     const apply = await s.get('apply');
     expect(apply.rc, diag('apply', apply)).toBe(0);
-    const [pool] = JSON.parse((await s.get('lvs')).out).report[0].lv;
+    const [pool] = json(await s.get('lvs')).report[0].lv;
     expect(pool).toMatchObject({ lv_name: 'thinpool', segtype: 'thin-pool', chunk_size: '524288', seg_monitor: 'monitored', lv_profile: 'docker-thinpool' });
     const st = await s.get('status-json');
     expect(st.rc, diag('status-json', st)).toBe(0);
-    expect(JSON.parse(st.out).pools[0]).toMatchObject({ name: 'docker/thinpool', active: true, mode: 'rw', monitoring: 'monitored' });
+    expect(json(st).pools[0]).toMatchObject({ name: 'docker/thinpool', active: true, mode: 'rw', monitoring: 'monitored' });
     expect((await s.get('status')).out).toMatch(/^docker\/thinpool +active /m);
     const rerun = await s.get('rerun');
     expect(rerun.rc, diag('rerun', rerun)).toBe(0);
@@ -136,8 +145,8 @@ rec status-end dmctl --json status
     expect((await s.get('info')).out, (await s.get('dockerd-log')).out).toMatch(/^devicemapper .*docker-thinpool/);
     const run = await s.get('run');
     expect(run.rc, diag('run', run)).toBe(0);
-    const before = JSON.parse((await s.get('status-json')).out).pools[0].data.usedBytes as number;
-    const after = JSON.parse((await s.get('status-docker')).out).pools[0].data.usedBytes as number;
+    const before = json(await s.get('status-json')).pools[0].data.usedBytes as number;
+    const after = json(await s.get('status-docker')).pools[0].data.usedBytes as number;
     expect(after - before).toBeGreaterThanOrEqual(32 * 1024 * 1024);
   });
 
@@ -165,7 +174,7 @@ rec status-end dmctl --json status
     expect((await s.get('table-react')).out).toMatch(/^0 4194304 thin-pool 7:\d+ 7:\d+ 128 /);
     const end = await s.get('status-end');
     expect(end.rc, diag('status-end', end)).toBe(0);
-    const names = (JSON.parse(end.out).pools as Array<{ name: string; active: boolean }>).map((x) => [x.name, x.active]).sort();
+    const names = (json(end).pools as Array<{ name: string; active: boolean }>).map((x) => [x.name, x.active]).sort();
     expect(names).toEqual([['dmctl-pool', true], ['docker/thinpool', true]]);
   });
 });
