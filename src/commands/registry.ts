@@ -37,8 +37,11 @@ export async function probeAndPlan(request: PlanRequest, ctx: CliContext): Promi
       return { state, plan: planResizeLoop(state, options) };
     }
     case 'reactivate': {
-      const [{ probeReactivate }, { planReactivate }] = await Promise.all([import('../probe/loop.js'), import('../plan/reactivate.js')]);
-      const [{ probeUntil }, { missingPools }] = await Promise.all([import('../probe/wait.js'), import('../plan/reactivate.js')]);
+      const [{ probeReactivate }, { probeUntil }, { planReactivate, missingPools }] = await Promise.all([
+        import('../probe/loop.js'),
+        import('../probe/wait.js'),
+        import('../plan/reactivate.js'),
+      ]);
       const waitSec = (request.options as { waitDevicesSec?: number }).waitDevicesSec ?? 0;
       // Disks can appear after the boot unit starts: wait (bounded) for the pools dmctl expects.
       const state = await probeUntil(() => probeReactivate(ctx), missingPools, {

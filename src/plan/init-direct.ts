@@ -23,7 +23,7 @@ import {
 } from '../system/lvm.js';
 import { lvmMaxMetadataBytes } from '../model/limits.js';
 import { metadataLvName, poolRecordPath, profileName, profilePath } from '../model/names.js';
-import { formatPoolRecord, parseAnyPoolRecord, type LvmPoolRecord } from '../system/pool-record.js';
+import { formatPoolRecord, tryParseAnyPoolRecord, type LvmPoolRecord } from '../system/pool-record.js';
 import type { InitDirectOptions } from '../model/options.js';
 import type { InitDirectState } from '../model/state.js';
 import { missingToolProblem } from '../model/tools.js';
@@ -187,13 +187,7 @@ function autoextendSteps(state: InitDirectState, t: Target, options: InitDirectO
  */
 function recordSteps(state: InitDirectState, t: Target): Step[] {
   const path = poolRecordPath(t.dmName);
-  const current = (() => {
-    try {
-      return state.poolRecord === undefined ? undefined : parseAnyPoolRecord(state.poolRecord);
-    } catch {
-      return undefined;
-    }
-  })();
+  const current = state.poolRecord === undefined ? undefined : tryParseAnyPoolRecord(state.poolRecord);
   if (current?.kind === 'lvm' && current.vg === t.vg && current.lv === t.pool) return [];
   const record: LvmPoolRecord = { formatVersion: 1, kind: 'lvm', name: t.dmName, vg: t.vg, lv: t.pool, pvs: [...t.disks.paths] };
   return [writeFileStep('write-record', `Record the pool in ${path}`, { path, content: formatPoolRecord(record) },

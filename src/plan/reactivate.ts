@@ -9,7 +9,7 @@ import { containerdPoolUse } from '../system/containerd.js';
 import { dockerPoolUse, parseDaemonJson } from '../system/docker.js';
 import { freeLoopDevices } from '../system/losetup.js';
 import { lvchangeActivateArgv, lvchangeMonitorArgv, lvmDmName, segMonitorArgv, type LogicalVolume } from '../system/lvm.js';
-import { parseAnyPoolRecord, type LvmPoolRecord, type PoolRecord } from '../system/pool-record.js';
+import { parseAnyPoolRecord, tryParseAnyPoolRecord, type LvmPoolRecord, type PoolRecord } from '../system/pool-record.js';
 import { systemctlArgv } from '../system/systemd.js';
 import { unitName, unitPath, unitWaitDevicesSec } from '../model/names.js';
 import type { ReactivateOptions } from '../model/options.js';
@@ -73,7 +73,7 @@ export function expectedPools(state: ReactivateState): ExpectedPool[] {
     pools.set(name, p);
   };
   for (const [file, text] of Object.entries(state.records)) {
-    const r = tryParse(text);
+    const r = tryParseAnyPoolRecord(text);
     if (r?.kind === 'lvm') add(r.name, `recorded in ${file}`, r);
   }
   const dj = state.consumerConfigs.daemonJson;
@@ -91,7 +91,7 @@ export function expectedPools(state: ReactivateState): ExpectedPool[] {
 
 /** The expected pools whose devices are not there (yet). Pure: the command re-probes and asks again. */
 export function missingPools(state: ReactivateState): MissingPool[] {
-  const loopRecords = new Set(Object.values(state.records).map(tryParse).filter((r) => r?.kind === 'loop').map((r) => r!.name));
+  const loopRecords = new Set(Object.values(state.records).map(tryParseAnyPoolRecord).filter((r) => r?.kind === 'loop').map((r) => r!.name));
   const missing: MissingPool[] = [];
   for (const p of expectedPools(state)) {
     if (state.dmNames.includes(p.name) || loopRecords.has(p.name)) continue;
@@ -117,10 +117,6 @@ export function missingPools(state: ReactivateState): MissingPool[] {
     missing.push({ name: p.name, ref, by: p.by, missing: 'no device-mapper device, LVM thin pool or dmctl record has that name', check: 'check that its disks are attached (lsblk, pvs, lvs -a) or fix the consumer\'s config' });
   }
   return missing;
-}
-
-function tryParse(text: string) {
-  return tryOrUndefined(() => parseAnyPoolRecord(text));
 }
 
 function tryOrUndefined<T>(f: () => T): T | undefined {

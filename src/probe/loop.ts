@@ -8,6 +8,7 @@ import { parseThinSuperblock, thinSuperblockBytes } from '../system/thin-superbl
 import { systemdRuntimeDir } from '../system/systemd.js';
 import { defaultDaemonJsonPath } from '../system/docker.js';
 import { defaultContainerdConfigPath } from '../system/containerd.js';
+import { tryParseAnyPoolRecord } from '../system/pool-record.js';
 import { loopPools } from '../model/loop.js';
 import { loopFiles, poolRecordDir, poolRecordPath, unitPath, unitWantsLink } from '../model/names.js';
 import type { ExtendOptions, InitLoopOptions } from '../model/options.js';
@@ -97,14 +98,7 @@ export async function probeReactivate(ctx: ProbeContext): Promise<ReactivateStat
     ...(daemonJson === undefined ? {} : { daemonJson: { path: daemonJsonPath, text: daemonJson } }),
     ...(containerdConfig === undefined ? {} : { containerdConfig: { path: containerdConfigPath, text: containerdConfig } }),
   };
-  const disks = [...new Set(Object.values(records).flatMap((text) => {
-    try {
-      const r = JSON.parse(text) as { kind?: unknown; pvs?: unknown };
-      return r.kind === 'lvm' && Array.isArray(r.pvs) ? r.pvs.filter((d): d is string => typeof d === 'string') : [];
-    } catch {
-      return [];
-    }
-  }))];
+  const disks = [...new Set(Object.values(records).map(tryParseAnyPoolRecord).flatMap((r) => (r?.kind === 'lvm' ? r.pvs : [])))];
   const recordedDisks = Object.fromEntries(await Promise.all(disks.map(async (d) => [d, await ctx.files.exists(d)] as const)));
   return { ...base, lvs, lvmInstalled, records, fileBytes, systemd, unitFile, unitEnabled, metadataTransactionIds, consumerConfigs, recordedDisks };
 }

@@ -49,3 +49,12 @@ export function parseAnyPoolRecord(text: string): AnyPoolRecord {
   const kind = (value as { kind?: unknown } | null)?.kind;
   return kind === 'lvm' ? LvmPoolRecordSchema.parse(value) : PoolRecordSchema.parse(value);
 }
+
+/** parseAnyPoolRecord, or undefined for a file that is not a valid record (callers that only look). */
+export function tryParseAnyPoolRecord(text: string): AnyPoolRecord | undefined {
+  try {
+    return parseAnyPoolRecord(text);
+  } catch {
+    return undefined;
+  }
+}
