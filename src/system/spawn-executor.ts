@@ -16,7 +16,7 @@ export interface SpawnOptions {
  *
  * Every child runs in a process group of its own (`detached`), so a terminal's Ctrl-C reaches dmctl
  * only: dmctl decides (an apply lets the running step finish; elsewhere it kills the read-only
- * commands and ends). On its time limit (execa's `timeout`) or an abort (`cancelSignal`) a child's
+ * commands and ends). On its time limit (dmctl's own timer, see below) or an abort (`cancelSignal`) a child's
  * whole group is killed — what it forked too: read-only commands with SIGKILL at once (they change
  * nothing), plan steps (`changesHost`) with SIGTERM, then SIGKILL after 5 s (`forceKillAfterDelay`).
  * execa's `cleanup` does not apply to detached children, so dmctl kills the groups of read-only
@@ -55,9 +55,9 @@ export function createSpawnExecutor({ env: extraEnv = {}, stepForceKillMs = 5000
       const { execa } = await import('execa');
       const [file, ...args] = argv;
       const step = options.changesHost === true;
-      // The time limit is dmctl's own unref'd timer aborting the child, not execa's \`timeout\`: execa's
+      // The time limit is dmctl's own unref'd timer aborting the child, not execa's `timeout`: execa's
       // timer keeps node alive until it fires, even after a child that cannot die was abandoned (a
-      // \`status --watch\` ended by Ctrl-C would wait out the whole limit).
+      // `status --watch` ended by Ctrl-C would wait out the whole limit).
       const limit = new AbortController();
       let pastLimit = false;
       const cancel = options.signal ? AbortSignal.any([options.signal, limit.signal]) : limit.signal;
