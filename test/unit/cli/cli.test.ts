@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli.js';
+import { runMain } from '../../helpers/run-main.js';
 import { PlanSchema } from '../../../src/plan/types.js';
 import type { CliContext } from '../../../src/commands/context.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
@@ -19,8 +19,6 @@ interface Run {
 }
 
 async function dmctl(args: string[], setup: { uid?: number; answer?: string; executor?: FakeExecutor; files?: MemoryFiles } = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
   const executor = setup.executor ?? new FakeExecutor();
   if (!setup.executor) for (const [argv, out] of probes) executor.on(argv, { stdout: out });
   const files = setup.files ?? new MemoryFiles({ blockDevices: ['/dev/loop0'], programs: ['lvm', 'thin_check', 'wipefs', 'lsblk', 'dockerd'] });
@@ -29,15 +27,10 @@ async function dmctl(args: string[], setup: { uid?: number; answer?: string; exe
     files,
     uid: setup.uid ?? 0,
     env: {},
-    io: {
-      stdout: { write: (s: string) => void (stdout += s) },
-      stderr: { write: (s: string) => void (stderr += s) },
-      ...(setup.answer !== undefined ? { prompt: async () => setup.answer! } : {}),
-    },
     sleep: async () => {},
   };
-  const code = await main(args, ctx);
-  return { code, stdout, stderr, executor, files };
+  const prompt = setup.answer !== undefined ? async () => setup.answer! : undefined;
+  return { ...(await runMain(args, ctx, prompt)), executor, files };
 }
 
 /** Files written on the host, apart from dmctl's own journal. */

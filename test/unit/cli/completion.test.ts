@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli.js';
+import { runMain } from '../../helpers/run-main.js';
 import { commands } from '../../../src/commands/definitions.js';
 import type { CliContext } from '../../../src/commands/context.js';
 import { autoextendProfileContent } from '../../../src/system/lvm.js';
@@ -17,10 +17,7 @@ import { MemoryFiles } from '../../helpers/memory-files.js';
 import { guest, host } from '../../helpers/fixtures.js';
 
 async function dmctl(args: string[], injected: Partial<CliContext> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { ...injected, io: { stdout: { write: (s: string) => void (stdout += s) }, stderr: { write: (s: string) => void (stderr += s) } } });
-  return { code, stdout, stderr };
+  return runMain(args, injected);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'dmctl-completion-'));

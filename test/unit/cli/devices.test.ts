@@ -1,6 +1,5 @@
 /** `dmctl status --devices` in-process, on the recorded guest (fixtures …/devices/). */
 import { describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli.js';
 import type { CliContext } from '../../../src/commands/context.js';
 import { lvmThinConfigQuery, lvsQuery } from '../../../src/system/lvm.js';
 import { thinPoolStatusesQuery, thinPoolTablesQuery } from '../../../src/system/dmsetup.js';
@@ -8,6 +7,7 @@ import { thinLsQuery } from '../../../src/system/thin-ls.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 import { capture, devicesFiles, dockerIds } from '../../helpers/devices-host.js';
 import { host } from '../../helpers/fixtures.js';
+import { runMain } from '../../helpers/run-main.js';
 
 function guestHost() {
   let held = false;
@@ -32,17 +32,13 @@ function guestHost() {
 }
 
 async function dmctl(args: string[], env: ReturnType<typeof guestHost>) {
-  let stdout = '';
-  let stderr = '';
   const ctx: Partial<CliContext> = {
     executor: env.executor,
     files: env.files,
     uid: 0,
     env: {},
-    io: { stdout: { write: (s: string) => void (stdout += s) }, stderr: { write: (s: string) => void (stderr += s) } },
   };
-  const code = await main(args, ctx);
-  return { code, stdout, stderr };
+  return runMain(args, ctx);
 }
 
 describe('dmctl status --devices', () => {

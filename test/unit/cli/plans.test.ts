@@ -4,7 +4,6 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli.js';
 import type { CliContext } from '../../../src/commands/context.js';
 import { changedParts, formatPlanFile, makePlanFile, readPlanFile } from '../../../src/plan/file.js';
 import { planInitDirect } from '../../../src/plan/init-direct.js';
@@ -16,6 +15,7 @@ import { MemoryFiles } from '../../helpers/memory-files.js';
 import { host } from '../../helpers/fixtures.js';
 import { changes, initDirectMutations, initDirectProbes, monitorCheck } from '../../helpers/init-direct-host.js';
 import { dockerState, freshHost, options, vgOnlyLvm } from '../../helpers/states.js';
+import { runMain } from '../../helpers/run-main.js';
 
 const probes = initDirectProbes;
 const mutations = initDirectMutations;
@@ -36,8 +36,6 @@ function executor(opts: { fail?: string; probe?: Record<string, string>; onFirst
 const newFiles = () => new MemoryFiles({ blockDevices: ['/dev/loop0'], programs: ['lvm', 'thin_check', 'wipefs', 'lsblk', 'dockerd'], dirs: { '/proc/4242': [] } });
 
 async function dmctl(args: string[], env: { executor: FakeExecutor; files: MemoryFiles; interrupt?: (fire: () => void) => void }) {
-  let stdout = '';
-  let stderr = '';
   const ctx: Partial<CliContext> = {
     executor: env.executor,
     files: env.files,
@@ -46,14 +44,12 @@ async function dmctl(args: string[], env: { executor: FakeExecutor; files: Memor
     env: {},
     now: () => new Date('2026-11-27T12:00:00.000Z'),
     sleep: async () => {},
-    io: { stdout: { write: (s: string) => void (stdout += s) }, stderr: { write: (s: string) => void (stderr += s) } },
     onInterrupt: (handler) => {
       env.interrupt?.(handler);
       return () => {};
     },
   };
-  const code = await main(args, ctx);
-  return { code, stdout, stderr };
+  return runMain(args, ctx);
 }
 const ran = (e: FakeExecutor) => changes(e.commands);
 

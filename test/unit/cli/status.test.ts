@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { main, subcommandOf } from '../../../src/cli.js';
+import { subcommandOf } from '../../../src/cli.js';
 import type { CliContext } from '../../../src/commands/context.js';
 import { autoextendProfileContent } from '../../../src/system/lvm.js';
 import type { Executor } from '../../../src/system/exec.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 import { MemoryFiles } from '../../helpers/memory-files.js';
 import { guest, host } from '../../helpers/fixtures.js';
+import { runMain } from '../../helpers/run-main.js';
 
 const lvsArgv = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,data_percent,metadata_percent,lv_metadata_size,chunk_size,transaction_id,seg_monitor,lv_profile,lv_when_full,lv_health_status,lv_dm_path,vg_free,vg_extent_size'];
 const lvmconfigArgv = ['lvmconfig', '--typeconfig', 'full', 'config/profile_dir', 'activation/thin_pool_autoextend_threshold', 'activation/thin_pool_autoextend_percent'];
@@ -26,16 +27,12 @@ function host_(lvs: string, dm: string, statusOverride?: string) {
 }
 
 async function dmctl(args: string[], env: { executor: Executor; files: MemoryFiles; sleep?: (ms: number) => Promise<void>; onInterrupt?: CliContext['onInterrupt'] }) {
-  let stdout = '';
-  let stderr = '';
   const ctx: Partial<CliContext> = {
     ...env,
     uid: 0,
     env: {},
-    io: { stdout: { write: (s: string) => void (stdout += s) }, stderr: { write: (s: string) => void (stderr += s) } },
   };
-  const code = await main(args, ctx);
-  return { code, stdout, stderr };
+  return runMain(args, ctx);
 }
 
 describe('status costs few subprocesses', () => {

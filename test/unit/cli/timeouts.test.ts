@@ -5,7 +5,7 @@
  * deadlines end the wait, as on a host with a suspended device.
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main, timeoutOf } from '../../../src/cli.js';
+import { timeoutOf } from '../../../src/cli.js';
 import type { CliContext } from '../../../src/commands/context.js';
 import { boundedExecutor, type Deadlines } from '../../../src/system/exec.js';
 import { autoextendProfileContent } from '../../../src/system/lvm.js';
@@ -13,6 +13,7 @@ import { FakeExecutor, hang } from '../../helpers/fake-executor.js';
 import { MemoryFiles } from '../../helpers/memory-files.js';
 import { guest, host } from '../../helpers/fixtures.js';
 import { changes, initDirectMutations, initDirectProbes, monitorCheck } from '../../helpers/init-direct-host.js';
+import { runMain } from '../../helpers/run-main.js';
 
 const lvsArgv = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,data_percent,metadata_percent,lv_metadata_size,chunk_size,transaction_id,seg_monitor,lv_profile,lv_when_full,lv_health_status,lv_dm_path,vg_free,vg_extent_size'];
 const lvmconfigArgv = ['lvmconfig', '--typeconfig', 'full', 'config/profile_dir', 'activation/thin_pool_autoextend_threshold', 'activation/thin_pool_autoextend_percent'];
@@ -57,8 +58,6 @@ interface Env {
 }
 
 async function dmctl(args: string[], env: Env) {
-  let stdout = '';
-  let stderr = '';
   const ctx: Partial<CliContext> = {
     executor: env.executor,
     files: env.files,
@@ -69,14 +68,12 @@ async function dmctl(args: string[], env: Env) {
     sleep: env.sleep ?? (async () => {}),
     ...(env.deadlines ? { deadlines: env.deadlines } : {}),
     ...(env.exit ? { exit: env.exit } : {}),
-    io: { stdout: { write: (s: string) => void (stdout += s) }, stderr: { write: (s: string) => void (stderr += s) } },
     onInterrupt: (handler) => {
       env.signals?.(handler);
       return () => {};
     },
   };
-  const code = await main(args, ctx);
-  return { code, stdout, stderr };
+  return runMain(args, ctx);
 }
 
 /** Milliseconds `fn` took on the fake clock, advanced in steps of 100 ms until it settles. */
