@@ -7,14 +7,9 @@
 /** The static busybox the images carry (visible in the guest through the read-only host root). */
 export const BUSYBOX = '/bin/busybox';
 
-/**
- * bash: `docker import` of TARBALL (see rootfsTarball) as NAME. The image carries the guest's
- * GLIBC_TUNABLES (uml-run sets it: glibc must not use AVX-512 in a UML guest on hosts that have it; see
- * test/e2e/guest/README.md): a container's process does not inherit it from the shell that runs
- * `docker run`. ociArchive puts it in its image config the same way.
- */
+/** bash: `docker import` of TARBALL (see rootfsTarball) as NAME. */
 export function dockerImport(tarball: string, name: string): string {
-  return `/usr/bin/docker import --change "ENV GLIBC_TUNABLES=$GLIBC_TUNABLES" ${tarball} ${name}`;
+  return `/usr/bin/docker import ${tarball} ${name}`;
 }
 
 /** bash: a plain tarball holding only bin/busybox at TARBALL, for dockerImport(TARBALL, NAME). */
@@ -44,7 +39,7 @@ oci_blob() {
   printf '"digest":"sha256:%s","size":%s' "$h" "$(stat -c %s "$1")"
 }
 oci_layer=$(oci_blob /tmp/oci/layer.tar.gz)
-printf '%s' '{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/busybox","sh"],"Env":["GLIBC_TUNABLES='"$GLIBC_TUNABLES"'"]},"rootfs":{"type":"layers","diff_ids":["sha256:'"$oci_diffid"'"]}}' >/tmp/oci/config.json
+printf '%s' '{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/busybox","sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:'"$oci_diffid"'"]}}' >/tmp/oci/config.json
 oci_config=$(oci_blob /tmp/oci/config.json)
 printf '%s' '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json",'"$oci_config"'},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip",'"$oci_layer"'}]}' >/tmp/oci/manifest.json
 oci_manifest=$(oci_blob /tmp/oci/manifest.json)

@@ -5,7 +5,7 @@
  * In the scenario, `rec NAME CMD…` runs CMD and keeps its stdout, stderr and exit status under NAME;
  * `dmctl …` runs the project's real binary (bin/dmctl.js → dist/, built by `npm run build`).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,15 @@ export interface ScenarioOptions {
   env?: Record<string, string>;
 }
 
+/** The `rec` commands that never finished (an .out without its .rc), with the tail of what they printed. */
+async function unfinished(out: string): Promise<string> {
+  const names = (await readdir(out).catch(() => [] as string[])).filter((f) => f.endsWith('.out'));
+  const open = names.map((f) => f.slice(0, -4)).filter((n) => !existsSync(join(out, `${n}.rc`)));
+  const tail = async (f: string) => (await readFile(join(out, f), 'utf8').catch(() => '')).trimEnd().split('\n').slice(-10).join('\n');
+  const parts = await Promise.all(open.map(async (n) => `---- still running: rec ${n} ----\nstdout:\n${await tail(`${n}.out`)}\nstderr:\n${await tail(`${n}.err`)}`));
+  return parts.join('\n');
+}
+
 export async function runScenario(script: string, options: ScenarioOptions = {}): Promise<ScenarioResult & { cleanup(): Promise<void> }> {
   if (!existsSync(new URL('../../dist/dmctl.cjs', import.meta.url))) {
     throw new Error('dist/ is missing: run `npm run build` first (npm run test:e2e does)');
@@ -77,8 +86,13 @@ export async function runScenario(script: string, options: ScenarioOptions = {})
     stock: options.stock ?? false,
   });
   if (result.exitCode === 124 || result.exitCode === 125) {
+    const evidence = await unfinished(out);
     await rm(out, { recursive: true, force: true });
-    throw new Error(`the real-kernel guest failed to run (exit ${result.exitCode}):\n${result.stderr}`);
+    const done = result.stdout.trimEnd().split('\n').slice(-15).join('\n');
+    throw new Error(
+      `the real-kernel guest failed to run (exit ${result.exitCode}):\n${result.stderr}\n` +
+        `---- the scenario's last recorded commands ----\n${done}\n${evidence}`,
+    );
   }
   return {
     ...result,
