@@ -3,7 +3,7 @@
  * --out) → confirm → lock → apply with a journal → report. There is no other place where "dry run"
  * is decided. `dmctl apply FILE` and `dmctl apply --resume` join this path at "confirm".
  */
-import { ExitCode, RefusedError } from '../errors.js';
+import { ExitCode, RefusedError, type DmctlError } from '../errors.js';
 import { formatArgv } from '../system/exec.js';
 import { changedParts, firstDifferentStep, formatPlanFile, makePlanFile, readPlanFile, type PlanRequest } from '../plan/file.js';
 import type { Plan } from '../plan/types.js';
@@ -56,9 +56,15 @@ function requireRootToApply(ctx: CliContext, global: GlobalOptions, command: str
 /** Plans a request, then saves, shows or applies the plan. */
 export async function execute(request: PlanRequest, ctx: CliContext, global: GlobalOptions): Promise<number> {
   return locked(ctx, global, request.command, async () => {
-    const { state, plan } = await probeAndPlan(request, ctx);
-    return saveOrApply(request, state, plan, ctx, global);
+    const { state, plan, incomplete } = await probeAndPlan(request, ctx);
+    return unlessIncomplete(await saveOrApply(request, state, plan, ctx, global), incomplete);
   });
+}
+
+/** A plan that did what it could still ends in the error for what it could not (reactivate: exit 4). */
+function unlessIncomplete(code: number, incomplete: DmctlError | undefined): number {
+  if (incomplete && (code === ExitCode.ok || code === ExitCode.changesPending)) throw incomplete;
+  return code;
 }
 
 async function saveOrApply(request: PlanRequest, state: unknown, plan: Plan, ctx: CliContext, global: GlobalOptions): Promise<number> {
@@ -189,7 +195,7 @@ async function applyIfCurrent(file: string, saved: ReturnType<typeof readPlanFil
   if (differs) {
     throw new RefusedError(`${file} does not hold what dmctl plans for this host now: ${differs}: review a new plan (--dry-run, or --out)`);
   }
-  return showAndApply(now.plan, ctx, global, undefined, saved.request);
+  return unlessIncomplete(await showAndApply(now.plan, ctx, global, undefined, saved.request), now.incomplete);
 }
 
 /** `dmctl apply --resume`: continue the newest failed or interrupted apply from its failed step. */

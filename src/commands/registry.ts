@@ -3,12 +3,15 @@
  * fresh run and for `dmctl apply FILE`, which re-probes to tell whether a saved plan is stale.
  */
 import type { PlanRequest } from '../plan/file.js';
+import type { DmctlError } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import { nowOf, sleepOf, type CliContext } from './context.js';
 
 export interface Planned {
   state: unknown;
   plan: Plan;
+  /** Raised once the plan is shown (or applied): what the plan could not do (reactivate: a missing pool). */
+  incomplete?: DmctlError;
 }
 
 // The options were validated by the command (or come from a digest-checked plan file).
@@ -37,7 +40,7 @@ export async function probeAndPlan(request: PlanRequest, ctx: CliContext): Promi
       return { state, plan: planResizeLoop(state, options) };
     }
     case 'reactivate': {
-      const [{ probeReactivate }, { probeUntil }, { planReactivate, missingPools }] = await Promise.all([
+      const [{ probeReactivate }, { probeUntil }, { planReactivate, missingPools, missingPoolsError }] = await Promise.all([
         import('../probe/loop.js'),
         import('../probe/wait.js'),
         import('../plan/reactivate.js'),
@@ -50,7 +53,8 @@ export async function probeAndPlan(request: PlanRequest, ctx: CliContext): Promi
         sleep: sleepOf(ctx),
         onWait: (pending) => ctx.io.stderr.write(`waiting up to ${waitSec} s for ${pending.map((m) => m.ref).join(', ')} (its devices have not appeared yet)…\n`),
       });
-      return { state, plan: planReactivate(state, options) };
+      const incomplete = missingPoolsError(state, waitSec);
+      return { state, plan: planReactivate(state, options), ...(incomplete ? { incomplete } : {}) };
     }
   }
 }

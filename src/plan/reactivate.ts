@@ -132,10 +132,23 @@ export function missingPoolLine(m: MissingPool, waitedSec: number): string {
   return `pool ${m.ref} (${m.by.join('; ')}) ${waited}: ${m.missing}: ${m.check}, then run dmctl reactivate again${waitedSec > 0 ? '' : ' (--wait-devices SECS waits for late disks)'}`;
 }
 
-export function planReactivate(state: ReactivateState, options: ReactivateOptions): Plan {
-  const lvmPools = state.lvs.filter((l) => l.attr.isThinPool);
+/**
+ * The error reactivate ends with (exit 4) when an expected pool is not there, after it has brought back
+ * the pools that are: one line per missing pool. Undefined when none is missing.
+ */
+export function missingPoolsError(state: ReactivateState, waitedSec: number): DevicesMissingError | undefined {
   const gone = missingPools(state);
-  if (gone.length > 0) throw new DevicesMissingError(gone.map((m) => missingPoolLine(m, options.waitDevicesSec ?? 0)).join('\n'));
+  return gone.length > 0 ? new DevicesMissingError(gone.map((m) => missingPoolLine(m, waitedSec)).join('\n')) : undefined;
+}
+
+/**
+ * Brings back every pool that is there. An expected pool that is not (missingPools) gets no step but a
+ * warning: the command fails with missingPoolsError after applying the rest, so one dead disk does not
+ * keep the other pools down.
+ */
+export function planReactivate(state: ReactivateState, options: ReactivateOptions): Plan {
+  const gone = missingPools(state);
+  const lvmPools = state.lvs.filter((l) => l.attr.isThinPool && !gone.some((m) => m.name === lvmDmName(l.vgName, l.name)));
   const records = readRecords(state);
   const down = records.valid.filter((r) => !state.dmNames.includes(r.name));
   refuseIfAny([
@@ -149,7 +162,8 @@ export function planReactivate(state: ReactivateState, options: ReactivateOption
     ...(options.installUnit ? unitSteps(state, options) : []),
   ];
   const notes = [
-    ...(steps.some((s) => /^(activate|create|monitor)-/.test(s.id)) ? [] : [{ level: 'info' as const, text: 'every thin pool is active and monitored' }]),
+    ...gone.map((m) => ({ level: 'warning' as const, text: `${m.ref} (${m.by.join('; ')}) is not there: ${m.missing}; dmctl brings back the other pools, then exits 4` })),
+    ...(gone.length > 0 || steps.some((s) => /^(activate|create|monitor)-/.test(s.id)) ? [] : [{ level: 'info' as const, text: 'every thin pool is active and monitored' }]),
     ...lvmPools.flatMap(repairNotes),
     ...(options.installUnit && !state.systemd ? [{ level: 'info' as const, text: `systemd does not run here: enable ${unitName} on the host that boots with it (systemctl enable ${unitName})` }] : []),
   ];

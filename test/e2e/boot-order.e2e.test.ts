@@ -35,6 +35,12 @@ wait
 rec plug-answer cat /run/uml-run/io/plugged-0
 rec pv pvs --noheadings -o pv_name,vg_name
 rec active lvs --noheadings -o lv_attr,seg_monitor docker/thinpool
+# Two pools expected, one of them never comes: the other is still brought back, then exit 4.
+vgchange -an docker >/dev/null
+mkdir -p /etc/containerd
+printf '%s\n' 'version = 2' '[plugins."io.containerd.snapshotter.v1.devmapper"]' '  pool_name = "ctr-pool"' '  root_path = "/var/lib/containerd/devmapper"' >/etc/containerd/config.toml
+rec partial dmctl reactivate --yes
+rec partial-active lvs --noheadings -o lv_attr,seg_monitor docker/thinpool
 `,
       { lateDisks: ['1G'], timeoutSec: 300 },
     );
@@ -68,6 +74,15 @@ rec active lvs --noheadings -o lv_attr,seg_monitor docker/thinpool
     // the PV is now the hot-added disk (its name changed, as across a reboot)
     expect((await s.get('pv')).out.trim()).toMatch(/^\/dev\/ubdb\s+docker$/);
     expect((await s.get('active')).out.trim()).toMatch(/^twi-a.*\s+monitored$/);
+  });
+
+  it('one expected pool missing does not keep the other down: it is activated and monitored, then exit 4 names the missing one', async () => {
+    const r = await s.get('partial');
+    expect(r.rc, `${r.out}\n${r.err}`).toBe(4);
+    expect(r.out).toMatch(/Activate docker\/thinpool/);
+    expect(r.out).toMatch(/ctr-pool \(containerd's pool_name in \/etc\/containerd\/config\.toml\) is not there/);
+    expect(r.err.split('\n').filter((l) => l.startsWith('dmctl: error: '))).toEqual([expect.stringMatching(/^dmctl: error: pool ctr-pool \(containerd's pool_name/)]);
+    expect((await s.get('partial-active')).out.trim()).toMatch(/^twi-a.*\s+monitored$/);
   });
 
   it('a disk that never comes: exit 4 within the bound, one line naming the pool and what is missing', async () => {

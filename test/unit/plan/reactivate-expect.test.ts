@@ -8,10 +8,10 @@ import { main } from '../../../src/cli.js';
 import type { CliContext } from '../../../src/commands/context.js';
 import { DevicesMissingError, ExitCode } from '../../../src/errors.js';
 import type { ReactivateState } from '../../../src/model/state.js';
-import { expectedPools, missingPools, planReactivate, unitContent } from '../../../src/plan/reactivate.js';
+import { expectedPools, missingPools, missingPoolsError, planReactivate, unitContent } from '../../../src/plan/reactivate.js';
 import { probeUntil } from '../../../src/probe/wait.js';
 import { losetupListQuery } from '../../../src/system/losetup.js';
-import { lvsQuery, metadataStartQuery, peStartQuery } from '../../../src/system/lvm.js';
+import { lvchangeActivateArgv, lvchangeMonitorArgv, lvsQuery, metadataStartQuery, peStartQuery, segMonitorArgv } from '../../../src/system/lvm.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 import { guest } from '../../helpers/fixtures.js';
 import { MemoryFiles } from '../../helpers/memory-files.js';
@@ -44,14 +44,10 @@ function state(lvs: string, overrides: Partial<ReactivateState> = {}): Reactivat
   };
 }
 
-function failure(fn: () => unknown): DevicesMissingError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof DevicesMissingError) return error;
-    throw error;
-  }
-  throw new Error('expected a DevicesMissingError');
+function failure(s: ReactivateState, waitedSec: number): DevicesMissingError {
+  const e = missingPoolsError(s, waitedSec);
+  if (!(e instanceof DevicesMissingError)) throw new Error('expected a DevicesMissingError');
+  return e;
 }
 
 describe('reactivate: the pools it expects', () => {
@@ -65,7 +61,7 @@ describe('reactivate: the pools it expects', () => {
 
   it('a recorded pool whose disk is gone: exit 4, one line naming the pool, what is missing and what to check', () => {
     const s = state('empty', { records: { [recordPath]: lvmRecord }, recordedDisks: { '/dev/ubda': false } });
-    const e = failure(() => planReactivate(s, { installUnit: false, dmctlArgv, waitDevicesSec: 60 }));
+    const e = failure(s, 60);
     expect(e.exitCode).toBe(ExitCode.devicesMissing);
     expect(e.exitCode).toBe(4);
     expect(e.message).toBe(
@@ -73,7 +69,7 @@ describe('reactivate: the pools it expects', () => {
         'check that the disks are attached (lsblk, dmesg; names can change across reboots: pvs shows where the PVs are), then run dmctl reactivate again',
     );
     // Without a wait it says so, and how to wait.
-    expect(failure(() => planReactivate(s, { installUnit: false, dmctlArgv })).message).toMatch(/^pool docker\/thinpool \(.*\) is not there: .*\(--wait-devices SECS waits for late disks\)$/);
+    expect(failure(s, 0).message).toMatch(/^pool docker\/thinpool \(.*\) is not there: .*\(--wait-devices SECS waits for late disks\)$/);
   });
 
   it('the disk is there but LVM shows no VG: points to LVM\'s filter and devices file', () => {
@@ -90,7 +86,7 @@ describe('reactivate: the pools it expects', () => {
 
   it('a pool only the consumer names, which nothing provides', () => {
     const s = state('empty', { consumerConfigs: { containerdConfig } });
-    expect(failure(() => planReactivate(s, { installUnit: false, dmctlArgv, waitDevicesSec: 5 })).message).toMatch(
+    expect(failure(s, 5).message).toMatch(
       /^pool ctr-pool \(containerd's pool_name in \/etc\/containerd\/config\.toml\) did not appear within 5 s: no device-mapper device, LVM thin pool or dmctl record has that name/,
     );
   });
@@ -100,6 +96,24 @@ describe('reactivate: the pools it expects', () => {
     expect(missingPools(inactive)).toEqual([]);
     expect(planReactivate(inactive, { installUnit: false, dmctlArgv }).steps[0]!.id).toBe('activate-docker-thinpool');
     expect(missingPools(state('pool', { records: { [recordPath]: lvmRecord }, dmNames: ['docker-thinpool', 'docker-thinpool-tpool'] }))).toEqual([]);
+  });
+
+  it('one pool missing does not keep the others down: they are planned, the missing one is a warning', () => {
+    const s = state('pool-inactive', { records: { [recordPath]: lvmRecord }, consumerConfigs: { containerdConfig } });
+    const plan = planReactivate(s, { installUnit: false, dmctlArgv });
+    expect(plan.steps.map((st) => st.id)).toEqual(['activate-docker-thinpool', 'monitor-docker-thinpool', 'verify-monitor-docker-thinpool']);
+    expect(plan.notes).toEqual([expect.objectContaining({ level: 'warning', text: expect.stringMatching(/^ctr-pool \(containerd's pool_name in \/etc\/containerd\/config\.toml\) is not there: .*; dmctl brings back the other pools, then exits 4$/) })]);
+    expect(failure(s, 0).message.split('\n')).toEqual([expect.stringMatching(/^pool ctr-pool /)]);
+    // nothing is missing: no error, and the usual note once every pool is up
+    expect(missingPoolsError(state('pool', { dmNames: ['docker-thinpool'] }), 0)).toBeUndefined();
+  });
+
+  it('a partial VG gets no activation step (LVM would refuse it), only the warning', () => {
+    const s = state('pool-inactive', { records: { [recordPath]: lvmRecord } });
+    s.lvs = s.lvs.map((l) => (l.name === 'thinpool' ? { ...l, attr: { ...l.attr, health: 'partial' as const } } : l));
+    const plan = planReactivate(s, { installUnit: false, dmctlArgv });
+    expect(plan.steps).toEqual([]);
+    expect(plan.notes.map((n) => n.level)).toEqual(['warning']);
   });
 
   it('an LVM record does not count as a broken loop record', () => {
@@ -155,7 +169,7 @@ describe('probeUntil: re-probe with backoff, bounded', () => {
 });
 
 describe('dmctl reactivate --wait-devices (fake host, fake clock)', () => {
-  async function run(args: string[], lvsAnswer: (call: number) => string) {
+  async function run(args: string[], lvsAnswer: (call: number) => string, extra: { files?: Record<string, string>; apply?: boolean } = {}) {
     let stdout = '';
     let stderr = '';
     let t = Date.parse('2026-12-04T00:00:00Z');
@@ -164,9 +178,12 @@ describe('dmctl reactivate --wait-devices (fake host, fake clock)', () => {
       .on(losetupListQuery().argv, { stdout: guest('losetup-empty.txt') })
       // the inactive pool's transaction id check (its superblock cannot be read here: LVM would check)
       .on(metadataStartQuery('docker', 'thinpool').argv, { stdout: guest('tid-mismatch/S-lvs-tmeta-segments.json') })
-      .on(peStartQuery('/dev/ubda').argv, { stdout: guest('tid-mismatch/S-pvs-pe-start.json') });
+      .on(peStartQuery('/dev/ubda').argv, { stdout: guest('tid-mismatch/S-pvs-pe-start.json') })
+      .on(lvchangeActivateArgv('docker', 'thinpool', false), { stdout: '' })
+      .on(lvchangeMonitorArgv('docker', 'thinpool'), { stdout: '' })
+      .on(segMonitorArgv('docker', 'thinpool'), { stdout: '  monitored\n' });
     // After a boot, before dm is loaded: no dmsetup calls.
-    const files = new MemoryFiles({ programs: ['lvm', 'losetup', 'dmsetup'], files: { '/proc/devices': 'Block devices:\n  7 loop\n', [recordPath]: lvmRecord } });
+    const files = new MemoryFiles({ programs: ['lvm', 'losetup', 'dmsetup'], files: { '/proc/devices': 'Block devices:\n  7 loop\n', [recordPath]: lvmRecord, ...extra.files } });
     const ctx: Partial<CliContext> = {
       executor,
       files,
@@ -176,8 +193,8 @@ describe('dmctl reactivate --wait-devices (fake host, fake clock)', () => {
       sleep: async (ms: number) => void (t += ms),
       now: () => new Date(t),
     };
-    const code = await main(['reactivate', '--dry-run', ...args], ctx);
-    return { code, stdout, stderr, lvsCalls: executor.calls.filter((c) => c.join(' ') === lvsQuery().argv.join(' ')).length, waitedMs: t - Date.parse('2026-12-04T00:00:00Z') };
+    const code = await main(['reactivate', ...(extra.apply ? ['--yes'] : ['--dry-run']), ...args], ctx);
+    return { code, stdout, stderr, executor, lvsCalls: executor.calls.filter((c) => c.join(' ') === lvsQuery().argv.join(' ')).length, waitedMs: t - Date.parse('2026-12-04T00:00:00Z') };
   }
 
   it('waits while the disk is absent, then plans the activation once the VG appears', async () => {
@@ -196,7 +213,18 @@ describe('dmctl reactivate --wait-devices (fake host, fake clock)', () => {
     expect(r.stderr.split('\n').filter((l) => l.startsWith('dmctl: error: '))).toEqual([
       expect.stringMatching(/^dmctl: error: pool docker\/thinpool \(recorded in \/var\/lib\/dmctl\/pools\/docker-thinpool\.json\) did not appear within 20 s: LVM sees no VG docker; its disk \/dev\/ubda \(as recorded\) does not exist: /),
     ]);
-    expect(r.stdout).toBe('');
+    // the plan (nothing to do) says which pool is missing
+    expect(r.stdout).toMatch(/docker\/thinpool \(recorded in .*\) is not there: .*then exits 4/);
+  });
+
+  it('a missing pool does not keep a present one down: it is activated, then exit 4 names the missing one', async () => {
+    const r = await run(['--wait-devices', '3'], () => guest('lvs-pool-inactive.txt'), { apply: true, files: { [containerdConfig.path]: containerdConfig.text } });
+    expect(r.executor.calls).toContainEqual(lvchangeActivateArgv('docker', 'thinpool', false));
+    expect(r.code).toBe(4);
+    expect(r.waitedMs).toBe(3000);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('dmctl: error: '))).toEqual([
+      expect.stringMatching(/^dmctl: error: pool ctr-pool \(containerd's pool_name in \/etc\/containerd\/config\.toml\) did not appear within 3 s: /),
+    ]);
   });
 
   it('refuses a bad --wait-devices with exit 3', async () => {
