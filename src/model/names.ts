@@ -40,3 +40,6 @@ export const unitWaitDevicesSec = 90;
 export function loopFiles(dir: string): { data: string; metadata: string } {
   return { data: `${dir}/data`, metadata: `${dir}/metadata` };
 }
+
+/** The VG and thin pool Docker's devicemapper driver builds itself on `dm.directlvm_device` (fixed names). */
+export const dockerManagedPool = { vg: 'docker', lv: 'thinpool' } as const;

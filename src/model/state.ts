@@ -101,6 +101,8 @@ export interface ExtendState {
   lvm: LvmState;
   /** Where new PVs' first extents go: lvm.conf's alignment settings, each new disk's I/O hints. */
   layout: PvLayoutFacts;
+  /** dmctl's records of the host's LVM thin pools (poolRecordPath → its text), where they exist. */
+  poolRecords: Record<string, string>;
 }
 
 export interface PvLayoutFacts {

@@ -5,14 +5,16 @@
  */
 import { RefusedError } from '../errors.js';
 import { formatBytes } from '../units.js';
-import { lvextendArgv, lvextendMetadataArgv, lvFieldArgv, vgextendArgv, type LogicalVolume, type VolumeGroup } from '../system/lvm.js';
+import { lvextendArgv, lvextendMetadataArgv, lvFieldArgv, lvmDmName, vgextendArgv, type LogicalVolume, type VolumeGroup } from '../system/lvm.js';
+import { formatPoolRecord, tryParseAnyPoolRecord, type LvmPoolRecord } from '../system/pool-record.js';
+import { poolRecordPath } from '../model/names.js';
 import { lvmMaxMetadataBytes } from '../model/limits.js';
 import type { ExtendOptions } from '../model/options.js';
 import type { ExtendState } from '../model/state.js';
 import { missingToolProblem } from '../model/tools.js';
 import { checkDisks, prepareDiskSteps, type DiskVerdict } from './disks.js';
 import { newPvStart, pvExtents } from './pv-layout.js';
-import { checkStep, execStep, refuseIfAny } from './steps.js';
+import { checkStep, execStep, refuseIfAny, writeFileStep } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
 
 export function selectThinPool(lvs: readonly LogicalVolume[], vg: string | undefined, pool: string | undefined): LogicalVolume {
@@ -53,9 +55,26 @@ export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
   const room = lookAtRoom(state, options, pool);
   refuseIfAny([...room.disks.problems, ...room.layoutProblems, ...growthProblems(room, options)]);
   const notes = inVgNotes(room);
-  if (room.newDisks.length === 0 && room.unusedInVg.length === 0) return makePlan('extend', room.ref, state, [], notes);
+  const record = recordSteps(state, room);
+  if (room.newDisks.length === 0 && room.unusedInVg.length === 0) return makePlan('extend', room.ref, state, record, notes);
   const grow = options.metadataBytes !== undefined ? metadataGrowth(room, options.metadataBytes) : dataGrowth(room, options.sizeBytes);
-  return makePlan('extend', room.ref, state, [...addDiskSteps(room), ...grow.steps], [...notes, ...grow.notes]);
+  return makePlan('extend', room.ref, state, [...addDiskSteps(room), ...grow.steps, ...record], [...notes, ...grow.notes]);
+}
+
+/**
+ * A pool dmctl recorded (init-direct) gets the new disks in its record, so that reactivate names the
+ * right disk when the VG does not come at boot. Pools without a record keep having none.
+ */
+function recordSteps(state: ExtendState, r: Room): Step[] {
+  const path = poolRecordPath(lvmDmName(r.pool.vgName, r.pool.name));
+  const text = state.poolRecords[path];
+  const current = text === undefined ? undefined : tryParseAnyPoolRecord(text);
+  if (current?.kind !== 'lvm' || current.vg !== r.pool.vgName || current.lv !== r.pool.name) return [];
+  const added = [...r.newDisks, ...r.disks.inTargetVg].filter((d) => !current.pvs.includes(d));
+  if (added.length === 0) return [];
+  const record: LvmPoolRecord = { ...current, pvs: [...current.pvs, ...added] };
+  return [writeFileStep('write-record', `Add ${added.join(', ')} to the pool's record ${path}`, { path, content: formatPoolRecord(record) },
+    'dmctl reactivate names the disks a pool was made on when its VG does not come after a reboot.')];
 }
 
 function lookAtRoom(state: ExtendState, options: ExtendOptions, pool: LogicalVolume): Room {

@@ -11,7 +11,7 @@ import { freeLoopDevices } from '../system/losetup.js';
 import { lvchangeActivateArgv, lvchangeMonitorArgv, lvmDmName, segMonitorArgv, type LogicalVolume } from '../system/lvm.js';
 import { parseAnyPoolRecord, tryParseAnyPoolRecord, type LvmPoolRecord, type PoolRecord } from '../system/pool-record.js';
 import { systemctlArgv } from '../system/systemd.js';
-import { unitName, unitPath, unitWaitDevicesSec } from '../model/names.js';
+import { dockerManagedPool, unitName, unitPath, unitWaitDevicesSec } from '../model/names.js';
 import type { ReactivateOptions } from '../model/options.js';
 import type { ReactivateState } from '../model/state.js';
 import { loopDevicesNeeded, rebuildProblem, rebuildSteps } from './loop-rebuild.js';
@@ -78,8 +78,10 @@ export function expectedPools(state: ReactivateState): ExpectedPool[] {
   }
   const dj = state.consumerConfigs.daemonJson;
   if (dj) {
-    const dm = tryOrUndefined(() => dockerPoolUse(parseDaemonJson(dj.text))?.thinPoolDm);
-    if (dm) add(dm, `Docker's dm.thinpooldev in ${dj.path}`);
+    const use = tryOrUndefined(() => dockerPoolUse(parseDaemonJson(dj.text)));
+    if (use?.thinPoolDm) add(use.thinPoolDm, `Docker's dm.thinpooldev in ${dj.path}`);
+    // init-direct --docker-managed: Docker builds VG docker, LV thinpool on that disk itself
+    else if (use?.directLvm) add(lvmDmName(dockerManagedPool.vg, dockerManagedPool.lv), `Docker's dm.directlvm_device in ${dj.path}`);
   }
   const cc = state.consumerConfigs.containerdConfig;
   if (cc) {

@@ -2,7 +2,7 @@
 import { dmNamesQuery, thinPoolStatusesQuery, thinPoolTablesQuery } from '../system/dmsetup.js';
 import { runQuery } from '../system/exec.js';
 import { losetupListQuery } from '../system/losetup.js';
-import { lvsQuery, metadataStartQuery, peStartQuery, pvLayoutConfigQuery, type LogicalVolume } from '../system/lvm.js';
+import { lvmDmName, lvsQuery, metadataStartQuery, peStartQuery, pvLayoutConfigQuery, type LogicalVolume } from '../system/lvm.js';
 import { ioHintsQuery } from '../system/blockdev.js';
 import { parseThinSuperblock, thinSuperblockBytes } from '../system/thin-superblock.js';
 import { systemdRuntimeDir } from '../system/systemd.js';
@@ -119,10 +119,17 @@ async function metadataTransactionId(ctx: ProbeContext, pool: LogicalVolume): Pr
 
 export async function probeExtend(ctx: ProbeContext, options: ExtendOptions): Promise<ExtendState> {
   const missing = await missingTools(ctx, extendTools);
-  if (missing.includes('lvm')) return { missingTools: missing, disks: [], lvm: { pvs: [], vgs: [], lvs: [] }, layout: { config: undefined, ioHints: [], peStarts: {} } };
+  if (missing.includes('lvm')) return { missingTools: missing, disks: [], lvm: { pvs: [], vgs: [], lvs: [] }, layout: { config: undefined, ioHints: [], peStarts: {} }, poolRecords: {} };
   const lvm = await probeLvm(ctx);
-  const disks = await probeDisks(ctx, options.devices, lvm);
-  return { missingTools: missing, disks, lvm, layout: await probePvLayout(ctx, disks, lvm) };
+  const [disks, poolRecords] = await Promise.all([probeDisks(ctx, options.devices, lvm), readLvmPoolRecords(ctx, lvm.lvs)]);
+  return { missingTools: missing, disks, lvm, layout: await probePvLayout(ctx, disks, lvm), poolRecords };
+}
+
+/** dmctl's records of these LVM thin pools, where they exist (extend keeps their disk list current). */
+async function readLvmPoolRecords(ctx: ProbeContext, lvs: readonly LogicalVolume[]): Promise<Record<string, string>> {
+  const paths = lvs.filter((l) => l.attr.isThinPool).map((l) => poolRecordPath(lvmDmName(l.vgName, l.name)));
+  const texts = await Promise.all(paths.map(async (p) => [p, await ctx.files.readText(p)] as const));
+  return Object.fromEntries(texts.filter((e): e is readonly [string, string] => e[1] !== undefined));
 }
 
 /**

@@ -27,6 +27,7 @@ rec size-after lvs --noheadings --units b --nosuffix -o lv_size docker/thinpool
 pvcreate -y --dataalignment 16m /dev/ubdc >/dev/null || echo "pvcreate failed"
 rec plan-orphan dmctl --json extend /dev/ubdc --dry-run
 rec extend-orphan dmctl extend /dev/ubdc --yes
+rec record cat /var/lib/dmctl/pools/docker-thinpool.json
 rec pv-c pvs --noheadings --units b --nosuffix -o pe_start,pv_pe_count,dev_size /dev/ubdc
 `,
       { disks: ['1G', '1G', '1G'], timeoutSec: 300 },
@@ -58,12 +59,17 @@ rec pv-c pvs --noheadings --units b --nosuffix -o pe_start,pv_pe_count,dev_size 
 
   it('an orphan PV is sized from its real pe_start (16 MiB here), not from lvm.conf', async () => {
     const plan = JSON.parse((await s.get('plan-orphan')).out) as PlanJson;
-    expect(plan.steps.map((st) => st.id)).toEqual(['vgextend', 'lvextend', 'verify-size']);
+    // (init-direct recorded the pool: extend adds each new disk to that record, last)
+    expect(plan.steps.map((st) => st.id)).toEqual(['vgextend', 'lvextend', 'verify-size', 'write-record']);
     const extend = await s.get('extend-orphan');
     expect(extend.rc, `${extend.out}\n${extend.err}`).toBe(0);
     const [peStart, peCount, devSize] = (await s.get('pv-c')).out.trim().split(/\s+/).map(Number) as [number, number, number];
     expect(peStart).toBe(16 * mib);
     expect(extentsOf(plan)).toBe(peCount);
     expect(Math.floor((devSize - 8 * mib) / (4 * mib))).toBeGreaterThan(peCount);
+  });
+
+  it('the pool\'s record lists every disk the pool grew onto', async () => {
+    expect(JSON.parse((await s.get('record')).out)).toMatchObject({ kind: 'lvm', vg: 'docker', lv: 'thinpool', pvs: ['/dev/ubda', '/dev/ubdb', '/dev/ubdc'] });
   });
 });

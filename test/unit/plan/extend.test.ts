@@ -22,6 +22,7 @@ function state(): ExtendState {
     lvm: { pvs: pvsQuery().parse(guest('pvs-pool.txt')), vgs: vgsQuery().parse(guest('vgs-pool.txt')), lvs: lvsQuery().parse(guest('lvs-pool.txt')) },
     // Debian's lvm.conf defaults and the loop device's I/O hints, recorded on this host.
     layout: { config: pvLayoutConfigQuery().parse(host('lvmconfig-layout.txt')), ioHints: ioHintsQuery(['/dev/loop0']).parse(host('lsblk-io-loop-fresh.txt')), peStarts: {} },
+    poolRecords: {},
   };
 }
 const options = (o: Partial<ExtendOptions> = {}): ExtendOptions => ({ devices: ['/dev/loop0'], vg: undefined, pool: undefined, sizeBytes: undefined, metadataBytes: undefined, force: false, ...o });
@@ -49,6 +50,26 @@ describe('extend', () => {
     const plan = planExtend(state(), options({ metadataBytes: 16 * mib }));
     expect(plan.steps[2]!.action).toEqual({ kind: 'exec', argv: ['lvextend', '--poolmetadatasize', `+${16 * mib}b`, 'docker/thinpool'] });
     expect(plan.steps[3]!.action).toMatchObject({ argv: expect.arrayContaining(['lv_metadata_size']), expect: { equals: String(24 * mib) } });
+  });
+
+  it('a pool dmctl recorded gets the new disk in its record, last; a re-run finds it there', () => {
+    const recordPath = '/var/lib/dmctl/pools/docker-thinpool.json';
+    const record = (pvs: string[]) => `${JSON.stringify({ formatVersion: 1, kind: 'lvm', name: 'docker-thinpool', vg: 'docker', lv: 'thinpool', pvs }, null, 2)}\n`;
+    const s = state();
+    s.poolRecords = { [recordPath]: record(['/dev/ubda']) };
+    const plan = planExtend(s, options());
+    expect(ids(plan)).toEqual(['pvcreate', 'vgextend', 'lvextend', 'verify-size', 'write-record']);
+    expect(plan.steps[4]!.action).toMatchObject({ kind: 'writeFile', path: recordPath, content: record(['/dev/ubda', '/dev/loop0']) });
+    // the disk is in the VG and used now, and in the record: nothing to do
+    const after = state();
+    after.disks = [{ requested: '/dev/ubda', path: '/dev/ubda', isBlockDevice: true, block: undefined, signatures: undefined }];
+    after.poolRecords = { [recordPath]: record(['/dev/ubda']) };
+    expect(planExtend(after, options({ devices: ['/dev/ubda'] })).steps).toEqual([]);
+    // an extend that ended before its record step: the re-run writes only the record
+    after.poolRecords = { [recordPath]: record(['/dev/loop9']) };
+    expect(ids(planExtend(after, options({ devices: ['/dev/ubda'] })))).toEqual(['write-record']);
+    // no record (a pool dmctl did not make): none is made
+    expect(ids(planExtend(state(), options()))).not.toContain('write-record');
   });
 
   it('nothing to do when the disk is already in the VG', () => {

@@ -59,6 +59,16 @@ describe('reactivate: the pools it expects', () => {
     ]);
   });
 
+  it('init-direct --docker-managed: Docker\'s dm.directlvm_device means Docker\'s own docker/thinpool', () => {
+    const managed = { path: '/etc/docker/daemon.json', text: JSON.stringify({ 'storage-driver': 'devicemapper', 'storage-opts': ['dm.directlvm_device=/dev/xvdf', 'dm.directlvm_device_force=false'] }) };
+    const s = state('empty', { consumerConfigs: { daemonJson: managed } });
+    expect(expectedPools(s).map((p) => [p.name, p.by])).toEqual([['docker-thinpool', ["Docker's dm.directlvm_device in /etc/docker/daemon.json"]]]);
+    expect(failure(s, 0).message).toMatch(/^pool docker-thinpool \(Docker's dm\.directlvm_device in \/etc\/docker\/daemon\.json\) is not there: /);
+    // Docker's loop-lvm (neither option): nothing to expect
+    const loop = { path: '/etc/docker/daemon.json', text: JSON.stringify({ 'storage-driver': 'devicemapper' }) };
+    expect(expectedPools(state('empty', { consumerConfigs: { daemonJson: loop } }))).toEqual([]);
+  });
+
   it('a recorded pool whose disk is gone: exit 4, one line naming the pool, what is missing and what to check', () => {
     const s = state('empty', { records: { [recordPath]: lvmRecord }, recordedDisks: { '/dev/ubda': false } });
     const e = failure(s, 60);
