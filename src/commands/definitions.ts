@@ -112,7 +112,8 @@ export function commands(run: RunAction, ctx: () => CliContext): Command[] {
     .description(
       'Apply a plan saved with --out: the file is validated (a hand-edited or truncated plan is refused), the host ' +
         'is probed again, and a plan whose host state changed is refused as stale (exit 3); otherwise exactly ' +
-        'its steps run. --resume continues the newest failed or interrupted apply from the step that did not finish.',
+        'its steps run. With --dry-run the same checks are made and the plan is only shown. --resume continues the ' +
+        'newest failed or interrupted apply from the step that did not finish.',
     )
     .argument('[file]', 'a plan written by `dmctl … --out FILE`')
     .option('--resume', 'continue the newest failed or interrupted apply (from its journal)')

@@ -123,6 +123,8 @@ rec cases jplay cases.yml
 rec ext4-intact wipefs --no-act --json /dev/ubdb
 rec save jplay review.yml -e dmctl_plan_mode=save -e dmctl_review_dir=${T}/review
 mkfs.ext4 -q /dev/ubde
+rec reviewed-check play review.yml --check -e dmctl_plan_mode=reviewed -e dmctl_review_dir=${T}/review
+rec lp-after-check dmsetup status lp
 rec reviewed play review.yml -e dmctl_plan_mode=reviewed -e dmctl_review_dir=${T}/review
 rec lp dmsetup status lp
 rec beta-intact wipefs --no-act --json /dev/ubde
@@ -217,6 +219,12 @@ rec beta-intact wipefs --no-act --json /dev/ubde
       expect(file.kind).toBe('dmctl-plan');
       expect(file.plan.steps.length).toBeGreaterThan(0);
     }
+    // check mode asks dmctl (apply FILE --dry-run): alpha's plan is current (changed), beta's is stale (failed), nothing built
+    const check = r('reviewed-check');
+    expect(check.rc).not.toBe(0);
+    expect(check.out).toMatch(/changed: \[alpha\] => \(item=lp\)/);
+    expect(check.out).toMatch(/stale plan: the host no longer allows \/var\/lib\/dmctl\/plans\/beta\.reviewed\.plan/);
+    expect(r('lp-after-check').rc).not.toBe(0);
     const reviewed = r('reviewed');
     expect(reviewed.rc).not.toBe(0); // beta failed
     expect(reviewed.out).toMatch(/alpha\s+: ok=\d+\s+changed=2\s+unreachable=0\s+failed=0/); // copy + apply

@@ -138,8 +138,8 @@ options:
     description: Path of dmctl on the managed host (default C(dmctl) on PATH or in C(/usr/local/bin)).
     type: path
 notes:
-  - Check mode with C(state=applied) cannot ask dmctl (C(dmctl apply) has no dry run); it reports the saved plan's
-    steps without checking whether the plan is stale. The real run checks, and refuses a stale plan.
+  - Check mode with C(state=applied) runs C(dmctl apply FILE --dry-run), which makes the same checks as the real run
+    (the host re-probed and re-planned; a stale plan fails the task with exit 3) and changes nothing.
 attributes:
   check_mode:
     support: full
@@ -341,12 +341,16 @@ def fail_refused(module, rc, out, err, argv, extra=None):
 
 
 def check_mode(module, p, args):
-    """--dry-run --detailed-exitcode: 0 = nothing to do, 2 = the plan has steps; never changes anything."""
+    """--dry-run --detailed-exitcode: 0 = nothing to do, 2 = the plan has steps; never changes anything.
+    With state=applied that is `dmctl apply FILE --dry-run`: a stale plan is refused as in a real run."""
+    extra = {}
+    if p['state'] == 'applied':
+        extra = dict(plan_file=p['plan_file'], digest=saved_digest(p['plan_file']))
     rc, out, err, argv = run_dmctl(module, global_args(p) + ['--json', '--dry-run', '--detailed-exitcode'] + args)
     if rc not in (EXIT_OK, EXIT_CHANGES_PENDING):
-        fail_refused(module, rc, out, err, argv)
+        fail_refused(module, rc, out, err, argv, extra)
     plan = parse_json(module, out, argv, rc, err)
-    res = dict(changed=rc == EXIT_CHANGES_PENDING, dmctl_rc=rc, cmd=argv, stderr=err, **summary(plan))
+    res = dict(changed=rc == EXIT_CHANGES_PENDING, dmctl_rc=rc, cmd=argv, stderr=err, **dict(summary(plan), **extra))
     if module._diff:
         # the same plan again, rendered for people (a dry run changes nothing, so asking twice is safe)
         trc, text, terr, targv = run_dmctl(module, global_args(p) + ['--dry-run'] + args)
@@ -355,19 +359,6 @@ def check_mode(module, p, args):
         res['plan_text'] = text
         res['diff'] = {'prepared': text}
     module.exit_json(**res)
-
-
-def check_mode_saved(module, p):
-    """dmctl apply has no dry run: report the saved plan's steps; the real run checks staleness."""
-    path = p['plan_file']
-    try:
-        with open(path) as f:
-            saved = json.load(f)
-    except (IOError, OSError, ValueError) as e:
-        module.fail_json(msg='cannot read the plan file %s: %s' % (path, e), rc=EXIT_REFUSED, cmd=[])
-    plan = saved.get('plan', {})
-    module.exit_json(changed=len(plan.get('steps', [])) > 0, dmctl_rc=EXIT_OK, cmd=[], stderr='', plan_file=path,
-                     digest=saved.get('digest'), **summary(plan))
 
 
 def save_plan(module, p, args):
@@ -462,8 +453,6 @@ def main():
             os.makedirs(parent, 0o700)
         save_plan(module, p, args)
     elif module.check_mode:
-        if p['state'] == 'applied':
-            check_mode_saved(module, p)
         check_mode(module, p, args)
     else:
         apply(module, p, args)

@@ -114,6 +114,23 @@ describe('--out, then dmctl apply FILE', () => {
     expect(ran(e)).toEqual([]);
   });
 
+  it('apply FILE --dry-run: the same staleness checks, the plan shown, nothing run (2 with --detailed-exitcode)', async () => {
+    const files = newFiles();
+    await dmctl(['init-direct', '/dev/loop0', '--out', '/plans/p.json'], { executor: executor(), files });
+    const e = executor();
+    const current = await dmctl(['apply', '/plans/p.json', '--dry-run', '--detailed-exitcode'], { executor: e, files });
+    expect(current.code, current.stderr).toBe(2);
+    expect(current.stdout).toMatch(/^dmctl init-direct: docker\/thinpool on \/dev\/loop0/);
+    expect(current.stdout).toMatch(/\$ pvcreate .*\/dev\/loop0/);
+    expect(ran(e)).toEqual([]);
+    expect(files.files.has('/run/.dmctl.lock')).toBe(false);
+    // the host changed: refused as a real apply would be
+    files.files.set('/etc/docker/daemon.json', '{"debug": true}');
+    const stale = await dmctl(['apply', '/plans/p.json', '--dry-run'], { executor: executor(), files });
+    expect(stale.code).toBe(3);
+    expect(stale.stderr).toMatch(/stale plan: consumer changed since \/plans\/p\.json was made/);
+  });
+
   it('refuses when the host no longer allows the plan at all', async () => {
     const files = newFiles();
     await dmctl(['init-direct', '/dev/loop0', '--out', '/plans/p.json'], { executor: executor(), files });
@@ -355,6 +372,12 @@ describe('apply input', () => {
     const both = await dmctl(['apply', '/plans/p.json', '--resume'], { executor: new FakeExecutor(), files: newFiles() });
     expect(both.code).toBe(3);
     expect(both.stderr).toMatch(/--resume continues the last apply: give no FILE/);
+    const out = await dmctl(['apply', '/plans/p.json', '--out', '/plans/q.json'], { executor: new FakeExecutor(), files: newFiles() });
+    expect(out.code).toBe(3);
+    expect(out.stderr).toMatch(/apply runs a saved plan and saves none: --out belongs to the command that makes the plan/);
+    const resumeDry = await dmctl(['apply', '--resume', '--dry-run'], { executor: new FakeExecutor(), files: newFiles() });
+    expect(resumeDry.code).toBe(3);
+    expect(resumeDry.stderr).toMatch(/--resume has no --dry-run/);
   });
 });
 
