@@ -227,7 +227,7 @@ rec beta-intact wipefs --no-act --json /dev/ubde
     expect(r('lp-after-check').rc).not.toBe(0);
     const reviewed = r('reviewed');
     expect(reviewed.rc).not.toBe(0); // beta failed
-    expect(reviewed.out).toMatch(/alpha\s+: ok=\d+\s+changed=2\s+unreachable=0\s+failed=0/); // copy + apply
+    expect(reviewed.out).toMatch(/alpha\s+: ok=\d+\s+changed=1\s+unreachable=0\s+failed=0/); // apply (check mode copied the file)
     expect(reviewed.out).toMatch(/Apply the reviewed plans \(dmctl refuses a plan that went stale\)[^\n]*\n(?:.*\n)*?changed: \[alpha\] => \(item=lp\)/);
     expect(reviewed.out).toMatch(/beta\s+: ok=\d+\s+changed=\d+\s+unreachable=0\s+failed=1/);
     expect(reviewed.out).toMatch(/stale plan: the host no longer allows \/var\/lib\/dmctl\/plans\/beta\.reviewed\.plan/);
