@@ -208,7 +208,17 @@ rec beta-intact wipefs --no-act --json /dev/ubde
     const pool = facts.ansible_facts?.dmctl_status?.pools.find((p) => p.name === 'docker/thinpool');
     expect(pool?.data.totalBytes).toBeGreaterThan(1024 ** 3);
     expect(task(doc, 'The pool is active and monitored').failed).toBeFalsy();
-    expect(doc.stats.localhost).toMatchObject({ failures: 0, ignored: 3 });
+    expect(doc.stats.localhost).toMatchObject({ failures: 0, ignored: 4 });
+  });
+
+  it('reactivate with an expected pool missing: the present pool is brought back, the task fails with dmctl\'s line (exit 4)', () => {
+    const doc = j('cases');
+    const t = task(doc, 'Reactivate brings back the pool that is there and fails naming the one that is not');
+    expect(t.failed).toBe(true);
+    expect(t.rc).toBe(4);
+    expect(t.changed).toBe(true);
+    expect(t.msg).toMatch(/^dmctl: error: pool ghost\/pool \(recorded in \/var\/lib\/dmctl\/pools\/ghost-pool\.json\) is not there: LVM sees no VG ghost; its disk \/dev\/ghost \(as recorded\) does not exist/);
+    expect(t.done).toEqual(expect.arrayContaining(['activate-flaky-thinpool']));
   });
 
   it('reviewed plans: saved per host and fetched; applied as reviewed; a stale one refused, its disk intact', () => {

@@ -398,6 +398,10 @@ def apply(module, p, args):
     if 'result' in doc:
         r = doc['result']
         res.update(result=r, done=r.get('done', []), journal=r.get('journal'))
+        if r.get('status') == 'done' and rc != EXIT_OK:
+            # every step ran, and dmctl still failed: reactivate brought back the pools that are there,
+            # and names the expected ones that are not (exit 4)
+            module.fail_json(msg=refusal_message(err, rc), changed=True, rc=rc, **res)
         if rc != EXIT_OK or r.get('status') != 'done':
             res.update(failed_step=r.get('failed'), remaining=r.get('remaining', []))
             module.fail_json(msg=failure_report(err), changed=len(r.get('done', [])) > 0, rc=rc, **res)
