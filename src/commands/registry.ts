@@ -40,7 +40,7 @@ export async function probeAndPlan(request: PlanRequest, ctx: CliContext): Promi
       return { state, plan: planResizeLoop(state, options) };
     }
     case 'reactivate': {
-      const [{ probeReactivate }, { probeUntil }, { planReactivate, missingPools, missingPoolsError }] = await Promise.all([
+      const [{ probeReactivate }, { probeUntil }, { planReactivate, missingPools, unmetPoolsError }] = await Promise.all([
         import('../probe/loop.js'),
         import('../probe/wait.js'),
         import('../plan/reactivate.js'),
@@ -53,7 +53,7 @@ export async function probeAndPlan(request: PlanRequest, ctx: CliContext): Promi
         sleep: sleepOf(ctx),
         onWait: (pending) => ctx.io.stderr.write(`waiting up to ${waitSec} s for ${pending.map((m) => m.ref).join(', ')} (its devices have not appeared yet)…\n`),
       });
-      const incomplete = missingPoolsError(state, waitSec);
+      const incomplete = unmetPoolsError(state, waitSec);
       return { state, plan: planReactivate(state, options), ...(incomplete ? { incomplete } : {}) };
     }
   }

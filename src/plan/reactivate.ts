@@ -4,7 +4,7 @@
  * devices re-attached, then `dmsetup create` with the identical table (a `reload` is wrong here: the
  * device does not exist yet).
  */
-import { DevicesMissingError } from '../errors.js';
+import { DevicesMissingError, RefusedError, type DmctlError } from '../errors.js';
 import { containerdPoolUse } from '../system/containerd.js';
 import { dockerPoolUse, parseDaemonJson } from '../system/docker.js';
 import { freeLoopDevices } from '../system/losetup.js';
@@ -15,7 +15,7 @@ import { dockerManagedPool, unitName, unitPath, unitWaitDevicesSec } from '../mo
 import type { ReactivateOptions } from '../model/options.js';
 import type { ReactivateState } from '../model/state.js';
 import { loopDevicesNeeded, rebuildProblem, rebuildSteps } from './loop-rebuild.js';
-import { checkStep, execStep, loadDmThinStep, refuseIfAny, writeFileStep } from './steps.js';
+import { checkStep, execStep, loadDmThinStep, writeFileStep } from './steps.js';
 import { makePlan, type Note, type Plan, type Step } from './types.js';
 
 /**
@@ -135,37 +135,72 @@ export function missingPoolLine(m: MissingPool, waitedSec: number): string {
 }
 
 /**
- * The error reactivate ends with (exit 4) when an expected pool is not there, after it has brought back
- * the pools that are: one line per missing pool. Undefined when none is missing.
+ * Pools reactivate cannot bring back although they are there: an LVM pool LVM would refuse (transaction
+ * id mismatch), a recorded loop pool whose files are gone, a record file that does not parse. Each is
+ * one line with its fix; none of them keeps the other pools down.
  */
-export function missingPoolsError(state: ReactivateState, waitedSec: number): DevicesMissingError | undefined {
-  const gone = missingPools(state);
-  return gone.length > 0 ? new DevicesMissingError(gone.map((m) => missingPoolLine(m, waitedSec)).join('\n')) : undefined;
+interface Blocked {
+  /** LVM thin pools (VG/LV) left alone. */
+  lvm: Set<string>;
+  /** Recorded loop pools (dm names) not rebuilt. */
+  loop: Set<string>;
+  lines: string[];
+}
+
+function blockedPools(state: ReactivateState, records: { valid: PoolRecord[]; problems: string[] }, down: readonly PoolRecord[]): Blocked {
+  const blocked: Blocked = { lvm: new Set(), loop: new Set(), lines: [...records.problems] };
+  for (const pool of state.lvs.filter((l) => l.attr.isThinPool)) {
+    const problems = transactionIdProblems(state, pool);
+    if (problems.length > 0) blocked.lvm.add(`${pool.vgName}/${pool.name}`);
+    blocked.lines.push(...problems);
+  }
+  for (const r of down) {
+    const problem = rebuildProblem(r, state.fileBytes);
+    if (problem !== undefined) {
+      blocked.loop.add(r.name);
+      blocked.lines.push(problem);
+    }
+  }
+  return blocked;
 }
 
 /**
- * Brings back every pool that is there. An expected pool that is not (missingPools) gets no step but a
- * warning: the command fails with missingPoolsError after applying the rest, so one dead disk does not
- * keep the other pools down.
+ * What reactivate ends with once it has brought back every pool it can: exit 4 when an expected pool
+ * is not there (one line per pool, after waiting `waitedSec`), else exit 3 when a pool that is there
+ * cannot be brought back (its fix). Undefined when every pool came back.
+ */
+export function unmetPoolsError(state: ReactivateState, waitedSec: number): DmctlError | undefined {
+  const gone = missingPools(state);
+  const records = readRecords(state);
+  const blocked = blockedPools(state, records, records.valid.filter((r) => !state.dmNames.includes(r.name)));
+  const lines = [...gone.map((m) => missingPoolLine(m, waitedSec)), ...blocked.lines];
+  if (lines.length === 0) return undefined;
+  return gone.length > 0 ? new DevicesMissingError(lines.join('\n')) : new RefusedError(lines.join('\n'));
+}
+
+/**
+ * Brings back every pool that is there and can be. A pool that is not (missingPools), or that cannot be
+ * (blockedPools), gets no step but a warning: the command fails with unmetPoolsError after applying the
+ * rest, so one dead disk or one stale record does not keep the other pools down at boot.
  */
 export function planReactivate(state: ReactivateState, options: ReactivateOptions): Plan {
   const gone = missingPools(state);
-  const lvmPools = state.lvs.filter((l) => l.attr.isThinPool && !gone.some((m) => m.name === lvmDmName(l.vgName, l.name)));
   const records = readRecords(state);
-  const down = records.valid.filter((r) => !state.dmNames.includes(r.name));
-  refuseIfAny([
-    ...lvmPools.flatMap((pool) => transactionIdProblems(state, pool)),
-    ...records.problems,
-    ...down.flatMap((r) => [rebuildProblem(r, state.fileBytes)].filter((p): p is string => p !== undefined)),
-  ]);
+  const allDown = records.valid.filter((r) => !state.dmNames.includes(r.name));
+  const blocked = blockedPools(state, records, allDown);
+  const lvmPools = state.lvs.filter((l) => l.attr.isThinPool && !blocked.lvm.has(`${l.vgName}/${l.name}`) && !gone.some((m) => m.name === lvmDmName(l.vgName, l.name)));
+  const down = allDown.filter((r) => !blocked.loop.has(r.name));
   const steps = [
     ...lvmPools.flatMap(lvmPoolSteps),
     ...loopPoolSteps(state, down),
     ...(options.installUnit ? unitSteps(state, options) : []),
   ];
+  const others = 'dmctl brings back the other pools, then fails';
+  const unmet = gone.length + blocked.lines.length > 0;
   const notes = [
-    ...gone.map((m) => ({ level: 'warning' as const, text: `${m.ref} (${m.by.join('; ')}) is not there: ${m.missing}; dmctl brings back the other pools, then exits 4` })),
-    ...(gone.length > 0 || steps.some((s) => /^(activate|create|monitor)-/.test(s.id)) ? [] : [{ level: 'info' as const, text: 'every thin pool is active and monitored' }]),
+    ...gone.map((m) => ({ level: 'warning' as const, text: `${m.ref} (${m.by.join('; ')}) is not there: ${m.missing}; ${others} (exit 4)` })),
+    ...blocked.lines.map((line) => ({ level: 'warning' as const, text: `${line} (${others})` })),
+    ...(unmet || steps.some((s) => /^(activate|create|monitor)-/.test(s.id)) ? [] : [{ level: 'info' as const, text: 'every thin pool is active and monitored' }]),
     ...lvmPools.flatMap(repairNotes),
     ...(options.installUnit && !state.systemd ? [{ level: 'info' as const, text: `systemd does not run here: enable ${unitName} on the host that boots with it (systemctl enable ${unitName})` }] : []),
   ];

@@ -41,6 +41,11 @@ mkdir -p /etc/containerd
 printf '%s\n' 'version = 2' '[plugins."io.containerd.snapshotter.v1.devmapper"]' '  pool_name = "ctr-pool"' '  root_path = "/var/lib/containerd/devmapper"' >/etc/containerd/config.toml
 rec partial dmctl reactivate --yes
 rec partial-active lvs --noheadings -o lv_attr,seg_monitor docker/thinpool
+# A record that does not parse (a stale file) does not keep the pool down either: exit 3 after it.
+vgchange -an docker >/dev/null; rm /etc/containerd/config.toml
+echo '{"kind": "loop"' >/var/lib/dmctl/pools/junk.json
+rec blocked dmctl reactivate --yes
+rec blocked-active lvs --noheadings -o lv_attr,seg_monitor docker/thinpool
 `,
       { lateDisks: ['1G'], timeoutSec: 300 },
     );
@@ -83,6 +88,14 @@ rec partial-active lvs --noheadings -o lv_attr,seg_monitor docker/thinpool
     expect(r.out).toMatch(/ctr-pool \(containerd's pool_name in \/etc\/containerd\/config\.toml\) is not there/);
     expect(r.err.split('\n').filter((l) => l.startsWith('dmctl: error: '))).toEqual([expect.stringMatching(/^dmctl: error: pool ctr-pool \(containerd's pool_name/)]);
     expect((await s.get('partial-active')).out.trim()).toMatch(/^twi-a.*\s+monitored$/);
+  });
+
+  it('a record file that does not parse does not keep the pool down: it is activated, then exit 3 names the file', async () => {
+    const r = await s.get('blocked');
+    expect(r.rc, `${r.out}\n${r.err}`).toBe(3);
+    expect(r.out).toMatch(/Activate docker\/thinpool/);
+    expect(r.err.split('\n').filter((l) => l.startsWith('dmctl: error: '))).toEqual(['dmctl: error: /var/lib/dmctl/pools/junk.json is not a valid dmctl pool record: fix or remove it']);
+    expect((await s.get('blocked-active')).out.trim()).toMatch(/^twi-a.*\s+monitored$/);
   });
 
   it('a disk that never comes: exit 4 within the bound, one line naming the pool and what is missing', async () => {

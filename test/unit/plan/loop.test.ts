@@ -4,7 +4,8 @@ import type { InitLoopOptions } from '../../../src/model/options.js';
 import type { InitLoopState, LoopPoolState, ReactivateState, ResizeLoopState } from '../../../src/model/state.js';
 import { planInitLoop } from '../../../src/plan/init-loop.js';
 import { planResizeLoop } from '../../../src/plan/resize-loop.js';
-import { planReactivate, unitContent } from '../../../src/plan/reactivate.js';
+import { planReactivate, unmetPoolsError, unitContent } from '../../../src/plan/reactivate.js';
+import { RefusedError } from '../../../src/errors.js';
 import { applyPlan } from '../../../src/run/apply.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 import { MemoryFiles } from '../../helpers/memory-files.js';
@@ -273,7 +274,12 @@ describe('reactivate', () => {
   it('refuses to activate a pool whose metadata holds another transaction id than LVM expects, and says how to repair it', () => {
     // lvs-pool-inactive: LVM's id is 1; the superblock says 7 (tid-mismatch/record-superblock.sh).
     const mismatch = reactivateState('pool-inactive', { metadataTransactionIds: { 'docker/thinpool': 7 } });
-    expect(refusal(() => planReactivate(mismatch, { installUnit: false, dmctlArgv }))).toMatch(
+    // not activated (LVM would refuse); the run ends refused (exit 3) with the numbers and the repair
+    expect(ids(planReactivate(mismatch, { installUnit: false, dmctlArgv }))).toEqual([]);
+    const error = unmetPoolsError(mismatch, 0);
+    expect(error).toBeInstanceOf(RefusedError);
+    expect(error!.exitCode).toBe(3);
+    expect(error!.message).toMatch(
       /^docker\/thinpool: LVM expects transaction id 1 but the pool's metadata holds 7 .* \("transaction_id is 7, while expected 1", moby#15629\): repair LVM's record as docs\/troubleshooting.md \("transaction id mismatch"\) shows/,
     );
     // The same id, or one that could not be read: activate as usual (LVM checks for itself).
@@ -303,7 +309,24 @@ describe('reactivate', () => {
     const up = reactivateState('empty', { ...dmState('both'), records: { r: recordOf('dmctl-pool', '/var/lib/dmctl-loop') } });
     expect(planReactivate({ ...up, lvs: [] }, { installUnit: false, dmctlArgv }).steps).toEqual([]);
     const gone = reactivateState('empty', { records: { r: recordOf('dmctl-pool', '/var/lib/dmctl-loop') }, fileBytes: {} });
-    expect(refusal(() => planReactivate(gone, { installUnit: false, dmctlArgv }))).toMatch(/\/var\/lib\/dmctl-loop\/data is gone/);
+    expect(planReactivate(gone, { installUnit: false, dmctlArgv }).steps).toEqual([]);
+    expect(unmetPoolsError(gone, 0)?.message).toMatch(/\/var\/lib\/dmctl-loop\/data is gone/);
+  });
+
+  it('a loop record whose files are gone, or a record that does not parse, does not keep an LVM pool down', () => {
+    const s = reactivateState('pool-inactive', {
+      records: { '/var/lib/dmctl/pools/old.json': recordOf('old', '/var/lib/old-loop'), '/var/lib/dmctl/pools/junk.json': '{"kind": "loop"' },
+      fileBytes: {},
+    });
+    const plan = planReactivate(s, { installUnit: false, dmctlArgv });
+    expect(ids(plan)).toContain('activate-docker-thinpool');
+    expect(plan.notes.filter((n) => n.level === 'warning').map((n) => n.text)).toEqual([
+      expect.stringMatching(/^\/var\/lib\/dmctl\/pools\/junk\.json is not a valid dmctl pool record: fix or remove it \(dmctl brings back the other pools, then fails\)$/),
+      expect.stringMatching(/^loop pool old: \/var\/lib\/old-loop\/data is gone/),
+    ]);
+    const error = unmetPoolsError(s, 0);
+    expect(error?.exitCode).toBe(3);
+    expect(error?.message.split('\n')).toHaveLength(2);
   });
 
   it('--install-unit writes, reloads and enables the unit once', () => {

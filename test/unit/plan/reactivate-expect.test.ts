@@ -8,7 +8,7 @@ import { main } from '../../../src/cli.js';
 import type { CliContext } from '../../../src/commands/context.js';
 import { DevicesMissingError, ExitCode } from '../../../src/errors.js';
 import type { ReactivateState } from '../../../src/model/state.js';
-import { expectedPools, missingPools, missingPoolsError, planReactivate, unitContent } from '../../../src/plan/reactivate.js';
+import { expectedPools, missingPools, unmetPoolsError, planReactivate, unitContent } from '../../../src/plan/reactivate.js';
 import { probeUntil } from '../../../src/probe/wait.js';
 import { losetupListQuery } from '../../../src/system/losetup.js';
 import { lvchangeActivateArgv, lvchangeMonitorArgv, lvsQuery, metadataStartQuery, peStartQuery, segMonitorArgv } from '../../../src/system/lvm.js';
@@ -45,7 +45,7 @@ function state(lvs: string, overrides: Partial<ReactivateState> = {}): Reactivat
 }
 
 function failure(s: ReactivateState, waitedSec: number): DevicesMissingError {
-  const e = missingPoolsError(s, waitedSec);
+  const e = unmetPoolsError(s, waitedSec);
   if (!(e instanceof DevicesMissingError)) throw new Error('expected a DevicesMissingError');
   return e;
 }
@@ -112,10 +112,10 @@ describe('reactivate: the pools it expects', () => {
     const s = state('pool-inactive', { records: { [recordPath]: lvmRecord }, consumerConfigs: { containerdConfig } });
     const plan = planReactivate(s, { installUnit: false, dmctlArgv });
     expect(plan.steps.map((st) => st.id)).toEqual(['activate-docker-thinpool', 'monitor-docker-thinpool', 'verify-monitor-docker-thinpool']);
-    expect(plan.notes).toEqual([expect.objectContaining({ level: 'warning', text: expect.stringMatching(/^ctr-pool \(containerd's pool_name in \/etc\/containerd\/config\.toml\) is not there: .*; dmctl brings back the other pools, then exits 4$/) })]);
+    expect(plan.notes).toEqual([expect.objectContaining({ level: 'warning', text: expect.stringMatching(/^ctr-pool \(containerd's pool_name in \/etc\/containerd\/config\.toml\) is not there: .*; dmctl brings back the other pools, then fails \(exit 4\)$/) })]);
     expect(failure(s, 0).message.split('\n')).toEqual([expect.stringMatching(/^pool ctr-pool /)]);
     // nothing is missing: no error, and the usual note once every pool is up
-    expect(missingPoolsError(state('pool', { dmNames: ['docker-thinpool'] }), 0)).toBeUndefined();
+    expect(unmetPoolsError(state('pool', { dmNames: ['docker-thinpool'] }), 0)).toBeUndefined();
   });
 
   it('a partial VG gets no activation step (LVM would refuse it), only the warning', () => {
@@ -224,7 +224,7 @@ describe('dmctl reactivate --wait-devices (fake host, fake clock)', () => {
       expect.stringMatching(/^dmctl: error: pool docker\/thinpool \(recorded in \/var\/lib\/dmctl\/pools\/docker-thinpool\.json\) did not appear within 20 s: LVM sees no VG docker; its disk \/dev\/ubda \(as recorded\) does not exist: /),
     ]);
     // the plan (nothing to do) says which pool is missing
-    expect(r.stdout).toMatch(/docker\/thinpool \(recorded in .*\) is not there: .*then exits 4/);
+    expect(r.stdout).toMatch(/docker\/thinpool \(recorded in .*\) is not there: .*then fails \(exit 4\)/);
   });
 
   it('a missing pool does not keep a present one down: it is activated, then exit 4 names the missing one', async () => {
