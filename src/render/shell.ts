@@ -22,16 +22,18 @@ dmctl_check() {
   return 1
 }
 
-# dmctl_write PATH MODE CONTENT [BACKUP]: atomic write (temp file in the same directory, then rename).
+# dmctl_write PATH MODE CONTENT [BACKUP]: durable atomic write, as dmctl's own: the backup synced first,
+# a temp file in the same directory synced, renamed over PATH, then the directory synced.
 dmctl_write() {
   local path=$1 mode=$2 content=$3 backup=\${4:-} tmp
   mkdir -p -- "$(dirname -- "$path")"
-  if [[ -n $backup && -e $path ]]; then cp -p -- "$path" "$backup"; fi
+  if [[ -n $backup && -e $path ]]; then cp -p -- "$path" "$backup"; sync -- "$backup" 2>/dev/null || true; fi
   tmp=$(mktemp "$(dirname -- "$path")/.$(basename -- "$path").dmctl-XXXXXX")
   printf '%s' "$content" >"$tmp"
   chmod "$mode" "$tmp"
   sync -- "$tmp" 2>/dev/null || true
   mv -f -- "$tmp" "$path"
+  sync -- "$(dirname -- "$path")" 2>/dev/null || true
 }
 `;
 
