@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs helper shared with the shell scripts
-import { loadProfiles, profilePath } from './profiles.mjs';
+import { cacheDir, loadProfiles, profilePath } from './profiles.mjs';
 import { runScenario, type ScenarioResult } from '../e2e/scenario.js';
 import { dockerImport, rootfsTarball } from '../e2e/images.js';
 
@@ -111,7 +111,8 @@ rec status-end dmctl --json status
   it(`runs Node ${expectNode}, lvm2 ${expectLvm} and util-linux ${expectUl} from the profile`, async () => {
     const [nodePath, nodeVersion] = (await s.get('node-version')).out.trim().split('\n');
     expect(nodeVersion, s.transcript).toBe(expectNode);
-    if (p.node) expect(nodePath).toContain(`dmctl-compat/node-${p.node}/`);
+    // (the cache: /var/cache/dmctl-compat, or $DMCTL_COMPAT_CACHE)
+    if (p.node) expect(nodePath).toContain(`${cacheDir}/node-${p.node}/`);
     const dmctlVersion = await s.get('dmctl-version');
     expect(dmctlVersion.rc, diag('dmctl-version', dmctlVersion)).toBe(0);
     // The build's (host Node's) V8 code cache is rejected by another Node: harmless, dmctl compiles.
@@ -119,8 +120,8 @@ rec status-end dmctl --json status
     expect((await s.get('lvm-version')).out, s.transcript).toContain(`LVM version:     ${expectLvm}(`);
     expect((await s.get('losetup-version')).out).toContain(`util-linux ${expectUl}`);
     const which = (await s.get('which')).out.trim().split('\n');
-    if (p.lvm2) expect(which.slice(0, 4).every((w) => w.startsWith('/var/cache/dmctl-compat/') || w.includes('dmctl-compat'))).toBe(true);
-    if (p.utilLinux) expect(which.slice(4).every((w) => w.includes('dmctl-compat'))).toBe(true);
+    if (p.lvm2) expect(which.slice(0, 4).every((w) => w.startsWith(`${cacheDir}/`)), which.join(' ')).toBe(true);
+    if (p.utilLinux) expect(which.slice(4).every((w) => w.startsWith(`${cacheDir}/`)), which.join(' ')).toBe(true);
     // lvm2 before 2.03.12 has no devices file (lvmconfig does not know the setting): never on there.
     const devicesfile = await s.get('devicesfile');
     if (p.devicesFile) expect(devicesfile.out.trim()).toBe('use_devicesfile=1');
