@@ -116,7 +116,7 @@ function dockerManagedProblems(options: InitDirectOptions): string[] {
 }
 
 function vgProblems(state: InitDirectState, t: Target): string[] {
-  if (!t.existingVg) return [];
+  if (!t.existingVg) return hiddenVgProblems(state, t);
   const problems: string[] = [];
   const vgPvs = state.lvm.pvs.filter((p) => p.vgName === t.vg).map((p) => p.name).sort();
   const wanted = [...t.disks.paths].sort();
@@ -127,6 +127,19 @@ function vgProblems(state: InitDirectState, t: Target): string[] {
     problems.push(`volume group ${t.vg} holds other logical volumes (${t.strangers.map((l) => l.name).join(', ')}): dmctl only builds a pool in a VG of its own; choose another --vg`);
   }
   return problems;
+}
+
+/**
+ * PVs of a VG of that name that vgs does not show: a devices file or a filter hides them (dmctl lists
+ * PVs past the devices file). vgcreate would make a second VG of the same name, and LVM refuses to
+ * work on either once both are seen.
+ */
+function hiddenVgProblems(state: InitDirectState, t: Target): string[] {
+  const hidden = state.lvm.pvs.filter((p) => p.vgName === t.vg).map((p) => p.name);
+  if (hidden.length === 0) return [];
+  return [
+    `volume group ${t.vg} already exists on ${hidden.join(', ')}, which LVM's devices file or filter hides from vgs: another VG named ${t.vg} would make two, and LVM refuses to work on either once both are seen: choose another --vg, or let LVM see ${hidden.length > 1 ? 'them' : 'it'} (\`lvmdevices --adddev ${hidden[0]}\`) if that VG is meant to be used`,
+  ];
 }
 
 function poolProblems(state: InitDirectState, options: InitDirectOptions, t: Target): string[] {

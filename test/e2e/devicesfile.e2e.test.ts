@@ -36,8 +36,12 @@ rec filtered-pvs pvs --devicesfile "" --noheadings -o pv_name
 rec filtered-wipefs wipefs --no-act --json /dev/ubdb
 rec filtered-refused dmctl init-direct /dev/ubdb --force --consumer none --yes
 rec filtered-after wipefs --no-act --json /dev/ubdb
+# A fresh disk, and the VG name the hidden PV carries: vgs does not show VG other, vgcreate would make a second one.
+rec vgs-plain vgs --noheadings -o vg_name
+rec hidden-vg dmctl init-direct /dev/ubdc --vg other --consumer none --yes
+rec hidden-vg-after vgs --devicesfile "" --noheadings -o vg_name,pv_count
 `,
-      { disks: ['256M', '256M'] },
+      { disks: ['256M', '256M', '256M'] },
     );
   });
   afterAll(async () => s?.cleanup());
@@ -72,5 +76,13 @@ rec filtered-after wipefs --no-act --json /dev/ubdb
     expect(refused.rc, `${refused.out}\n${refused.err}`).toBe(3);
     expect(refused.err).toMatch(/\/dev\/ubdb carries an LVM2_member signature but no pvs lists it: it may be a PV of another VG hidden by a filter or global_filter in lvm.conf.*never wipes it, even with --force/);
     expect((await s.get('filtered-after')).out).toBe((await s.get('filtered-wipefs')).out);
+  });
+
+  it('a VG name the hidden PV carries is refused for a fresh disk: no second VG other', async () => {
+    expect((await s.get('vgs-plain')).out).not.toMatch(/\bother\b/);
+    const r = await s.get('hidden-vg');
+    expect(r.rc, `${r.out}\n${r.err}`).toBe(3);
+    expect(r.err).toMatch(/volume group other already exists on \/dev\/ubda, which LVM's devices file or filter hides from vgs/);
+    expect((await s.get('hidden-vg-after')).out.trim().split('\n').map((l) => l.trim().split(/\s+/))).toEqual([['other', '1']]);
   });
 });

@@ -155,6 +155,16 @@ describe('init-direct refuses unsafe disks', () => {
     expect(refusal(() => planInitDirect(state, hiddenPvOptions))).toMatch(/^\/dev\/ubdc belongs to volume group other: dmctl never takes a disk from another VG/);
   });
 
+  it('refuses a VG name that PVs hidden from vgs already carry: vgcreate would make a second VG of that name', () => {
+    // (recorded with the devices file on: vgs shows neither VG; dmctl's pvs lists both past it)
+    const state = freshHost({ lvm: { pvs: pvsQuery({ allDevices: true }).parse(guest('pvs-devicesfile-all.txt')), vgs: [], lvs: [], allDevices: true } });
+    expect(refusal(() => planInitDirect(state, options({ vg: 'other' })))).toMatch(
+      /^volume group other already exists on \/dev\/ubdc, which LVM's devices file or filter hides from vgs: another VG named other would make two, .*choose another --vg, or let LVM see it \(`lvmdevices --adddev \/dev\/ubdc`\)/,
+    );
+    // a VG name no PV carries is fine
+    expect(planInitDirect(state, options({ vg: 'fresh' })).steps.map((st) => st.id)).toContain('vgcreate');
+  });
+
   it('refuses, even with --force, an LVM2_member signature that no pvs lists, saying it may be a hidden PV', () => {
     // What a probe without the devices-file bypass saw: no PV listed, only the label on the disk.
     const state = hiddenPvHost({ pvs: pvsQuery().parse(guest('pvs-devicesfile-hidden.txt')), vgs: [], lvs: [] });
