@@ -16,7 +16,7 @@ import { latestUnfinished, markResumed, startJournal } from '../run/journal.js';
 import { acquireLock } from '../run/lock.js';
 import { writeOutputFile } from '../run/output.js';
 import { nowOf, sleepOf, type CliContext, type GlobalOptions } from './context.js';
-import { probeAndPlan } from './registry.js';
+import { probeAndPlan, waitForDevices } from './registry.js';
 
 function render(plan: Plan, format: GlobalOptions['format'], color: boolean): string {
   if (format === 'json') return renderPlanJson(plan);
@@ -55,8 +55,11 @@ function requireRootToApply(ctx: CliContext, global: GlobalOptions, command: str
 
 /** Plans a request, then saves, shows or applies the plan. */
 export async function execute(request: PlanRequest, ctx: CliContext, global: GlobalOptions): Promise<number> {
+  // reactivate --wait-devices waits for late disks before it takes the lock (root is checked first).
+  if (applies(global)) requireRootToApply(ctx, global, request.command);
+  const waited = applies(global) && (await waitForDevices(request, ctx));
   return locked(ctx, global, request.command, async () => {
-    const { state, plan, incomplete } = await probeAndPlan(request, ctx);
+    const { state, plan, incomplete } = await probeAndPlan(request, ctx, { waited });
     return unlessIncomplete(await saveOrApply(request, state, plan, ctx, global), incomplete);
   });
 }

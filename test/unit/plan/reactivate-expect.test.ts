@@ -10,6 +10,7 @@ import { DevicesMissingError, ExitCode } from '../../../src/errors.js';
 import type { ReactivateState } from '../../../src/model/state.js';
 import { expectedPools, missingPools, unmetPoolsError, planReactivate, unitContent } from '../../../src/plan/reactivate.js';
 import { probeUntil } from '../../../src/probe/wait.js';
+import { lockPath } from '../../../src/run/lock.js';
 import { losetupListQuery } from '../../../src/system/losetup.js';
 import { lvchangeActivateArgv, lvchangeMonitorArgv, lvsQuery, metadataStartQuery, peStartQuery, segMonitorArgv } from '../../../src/system/lvm.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
@@ -200,11 +201,15 @@ describe('dmctl reactivate --wait-devices (fake host, fake clock)', () => {
       uid: 0,
       env: {},
       io: { stdout: { write: (s: string) => void (stdout += s) }, stderr: { write: (s: string) => void (stderr += s) } },
-      sleep: async (ms: number) => void (t += ms),
+      sleep: async (ms: number) => {
+        t += ms;
+        lockHeldWhileWaiting ||= files.files.has(lockPath);
+      },
       now: () => new Date(t),
     };
+    let lockHeldWhileWaiting = false;
     const code = await main(['reactivate', ...(extra.apply ? ['--yes'] : ['--dry-run']), ...args], ctx);
-    return { code, stdout, stderr, executor, lvsCalls: executor.calls.filter((c) => c.join(' ') === lvsQuery().argv.join(' ')).length, waitedMs: t - Date.parse('2026-12-04T00:00:00Z') };
+    return { code, stdout, stderr, executor, lockHeldWhileWaiting, lockAfter: files.files.has(lockPath), lvsCalls: executor.calls.filter((c) => c.join(' ') === lvsQuery().argv.join(' ')).length, waitedMs: t - Date.parse('2026-12-04T00:00:00Z') };
   }
 
   it('waits while the disk is absent, then plans the activation once the VG appears', async () => {
@@ -225,6 +230,18 @@ describe('dmctl reactivate --wait-devices (fake host, fake clock)', () => {
     ]);
     // the plan (nothing to do) says which pool is missing
     expect(r.stdout).toMatch(/docker\/thinpool \(recorded in .*\) is not there: .*then fails \(exit 4\)/);
+  });
+
+  it('waits for late disks without holding the host lock (other dmctl runs are not held off), then applies under it', async () => {
+    const r = await run(['--wait-devices', '60'], (n) => guest(n <= 3 ? 'lvs-empty.txt' : 'lvs-pool-inactive.txt'), { apply: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.waitedMs).toBe(250 + 500 + 1000);
+    expect(r.lockHeldWhileWaiting).toBe(false);
+    expect(r.executor.calls).toContainEqual(lvchangeActivateArgv('docker', 'thinpool', false));
+    // (released after the apply; the journal proves the apply ran under the lock: it is written inside it)
+    expect(r.lockAfter).toBe(false);
+    // the wait's probes, then one more in the lock
+    expect(r.lvsCalls).toBe(5);
   });
 
   it('a missing pool does not keep a present one down: it is activated, then exit 4 names the missing one', async () => {
