@@ -147,7 +147,19 @@ interface Blocked {
   lines: string[];
 }
 
-function blockedPools(state: ReactivateState, records: { valid: PoolRecord[]; problems: string[] }, down: readonly PoolRecord[]): Blocked {
+/**
+ * Every pool reactivate looks at, once (the planner and the closing error read the same): the expected
+ * ones that are not there, the recorded loop pools that are down, and those it cannot bring back.
+ */
+interface Assessment {
+  gone: MissingPool[];
+  down: PoolRecord[];
+  blocked: Blocked;
+}
+
+function assess(state: ReactivateState): Assessment {
+  const records = readRecords(state);
+  const down = records.valid.filter((r) => !state.dmNames.includes(r.name));
   const blocked: Blocked = { lvm: new Set(), loop: new Set(), lines: [...records.problems] };
   for (const pool of state.lvs.filter((l) => l.attr.isThinPool)) {
     const problems = transactionIdProblems(state, pool);
@@ -161,7 +173,7 @@ function blockedPools(state: ReactivateState, records: { valid: PoolRecord[]; pr
       blocked.lines.push(problem);
     }
   }
-  return blocked;
+  return { gone: missingPools(state), down, blocked };
 }
 
 /**
@@ -170,9 +182,7 @@ function blockedPools(state: ReactivateState, records: { valid: PoolRecord[]; pr
  * cannot be brought back (its fix). Undefined when every pool came back.
  */
 export function unmetPoolsError(state: ReactivateState, waitedSec: number): DmctlError | undefined {
-  const gone = missingPools(state);
-  const records = readRecords(state);
-  const blocked = blockedPools(state, records, records.valid.filter((r) => !state.dmNames.includes(r.name)));
+  const { gone, blocked } = assess(state);
   const lines = [...gone.map((m) => missingPoolLine(m, waitedSec)), ...blocked.lines];
   if (lines.length === 0) return undefined;
   return gone.length > 0 ? new DevicesMissingError(lines.join('\n')) : new RefusedError(lines.join('\n'));
@@ -180,19 +190,15 @@ export function unmetPoolsError(state: ReactivateState, waitedSec: number): Dmct
 
 /**
  * Brings back every pool that is there and can be. A pool that is not (missingPools), or that cannot be
- * (blockedPools), gets no step but a warning: the command fails with unmetPoolsError after applying the
+ * (assess), gets no step but a warning: the command fails with unmetPoolsError after applying the
  * rest, so one dead disk or one stale record does not keep the other pools down at boot.
  */
 export function planReactivate(state: ReactivateState, options: ReactivateOptions): Plan {
-  const gone = missingPools(state);
-  const records = readRecords(state);
-  const allDown = records.valid.filter((r) => !state.dmNames.includes(r.name));
-  const blocked = blockedPools(state, records, allDown);
+  const { gone, down, blocked } = assess(state);
   const lvmPools = state.lvs.filter((l) => l.attr.isThinPool && !blocked.lvm.has(`${l.vgName}/${l.name}`) && !gone.some((m) => m.name === lvmDmName(l.vgName, l.name)));
-  const down = allDown.filter((r) => !blocked.loop.has(r.name));
   const steps = [
     ...lvmPools.flatMap(lvmPoolSteps),
-    ...loopPoolSteps(state, down),
+    ...loopPoolSteps(state, down.filter((r) => !blocked.loop.has(r.name))),
     ...(options.installUnit ? unitSteps(state, options) : []),
   ];
   const others = 'dmctl brings back the other pools, then fails';
