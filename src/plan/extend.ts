@@ -6,7 +6,7 @@
 import { RefusedError } from '../errors.js';
 import { formatBytes } from '../units.js';
 import { lvextendArgv, lvextendMetadataArgv, lvFieldArgv, lvmDmName, vgextendArgv, type LogicalVolume, type VolumeGroup } from '../system/lvm.js';
-import { formatPoolRecord, tryParseAnyPoolRecord, type LvmPoolRecord } from '../system/pool-record.js';
+import { formatPoolRecord, lvmPoolRecordFor, type LvmPoolRecord } from '../system/pool-record.js';
 import { poolRecordPath } from '../model/names.js';
 import { lvmMaxMetadataBytes } from '../model/limits.js';
 import type { ExtendOptions } from '../model/options.js';
@@ -67,9 +67,8 @@ export function planExtend(state: ExtendState, options: ExtendOptions): Plan {
  */
 function recordSteps(state: ExtendState, r: Room): Step[] {
   const path = poolRecordPath(lvmDmName(r.pool.vgName, r.pool.name));
-  const text = state.poolRecords[path];
-  const current = text === undefined ? undefined : tryParseAnyPoolRecord(text);
-  if (current?.kind !== 'lvm' || current.vg !== r.pool.vgName || current.lv !== r.pool.name) return [];
+  const current = lvmPoolRecordFor(state.poolRecords[path], r.pool.vgName, r.pool.name);
+  if (!current) return [];
   const added = [...r.newDisks, ...r.disks.inTargetVg].filter((d) => !current.pvs.includes(d));
   if (added.length === 0) return [];
   const record: LvmPoolRecord = { ...current, pvs: [...current.pvs, ...added] };

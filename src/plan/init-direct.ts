@@ -23,7 +23,7 @@ import {
 } from '../system/lvm.js';
 import { lvmMaxMetadataBytes } from '../model/limits.js';
 import { metadataLvName, poolRecordPath, profileName, profilePath } from '../model/names.js';
-import { formatPoolRecord, tryParseAnyPoolRecord, type LvmPoolRecord } from '../system/pool-record.js';
+import { formatPoolRecord, lvmPoolRecordFor, type LvmPoolRecord } from '../system/pool-record.js';
 import type { InitDirectOptions } from '../model/options.js';
 import type { InitDirectState } from '../model/state.js';
 import { missingToolProblem } from '../model/tools.js';
@@ -200,8 +200,7 @@ function autoextendSteps(state: InitDirectState, t: Target, options: InitDirectO
  */
 function recordSteps(state: InitDirectState, t: Target): Step[] {
   const path = poolRecordPath(t.dmName);
-  const current = state.poolRecord === undefined ? undefined : tryParseAnyPoolRecord(state.poolRecord);
-  if (current?.kind === 'lvm' && current.vg === t.vg && current.lv === t.pool) return [];
+  if (lvmPoolRecordFor(state.poolRecord, t.vg, t.pool)) return [];
   const record: LvmPoolRecord = { formatVersion: 1, kind: 'lvm', name: t.dmName, vg: t.vg, lv: t.pool, pvs: [...t.disks.paths] };
   return [writeFileStep('write-record', `Record the pool in ${path}`, { path, content: formatPoolRecord(record) },
     'dmctl reactivate (and its boot unit) then expects this pool and waits for its disks, instead of finding no pool and reporting all is well.')];

@@ -58,3 +58,9 @@ export function tryParseAnyPoolRecord(text: string): AnyPoolRecord | undefined {
     return undefined;
   }
 }
+
+/** The LVM pool record in `text` if it is one for VG/LV (undefined when absent, invalid or another pool's). */
+export function lvmPoolRecordFor(text: string | undefined, vg: string, lv: string): LvmPoolRecord | undefined {
+  const r = text === undefined ? undefined : tryParseAnyPoolRecord(text);
+  return r?.kind === 'lvm' && r.vg === vg && r.lv === lv ? r : undefined;
+}
