@@ -6,8 +6,6 @@ import { lvmDmName, lvsQuery, metadataStartQuery, peStartQuery, pvLayoutConfigQu
 import { ioHintsQuery } from '../system/blockdev.js';
 import { parseThinSuperblock, thinSuperblockBytes } from '../system/thin-superblock.js';
 import { systemdRuntimeDir } from '../system/systemd.js';
-import { defaultDaemonJsonPath } from '../system/docker.js';
-import { defaultContainerdConfigPath } from '../system/containerd.js';
 import { tryParseAnyPoolRecord } from '../system/pool-record.js';
 import { loopPools } from '../model/loop.js';
 import { loopFiles, poolRecordDir, poolRecordPath, unitPath, unitWantsLink } from '../model/names.js';
@@ -15,7 +13,7 @@ import type { ExtendOptions, InitLoopOptions } from '../model/options.js';
 import type { DiskFacts, ExtendState, InitLoopState, LoopPoolState, LvmState, PvLayoutFacts, ReactivateState, ResizeLoopState } from '../model/state.js';
 import { extendTools, initLoopTools, reactivateLoopTools, resizeLoopTools } from '../model/tools.js';
 import { missingTools, probeConsumer, probeDisks, probeLvm, type ProbeContext } from './probe.js';
-import { isDeviceMapperLoaded } from './status.js';
+import { consumerConfigPaths, isDeviceMapperLoaded } from './status.js';
 
 export async function probeLoopPools(ctx: ProbeContext, tools: readonly string[] = initLoopTools): Promise<LoopPoolState> {
   const missing = await missingTools(ctx, tools);
@@ -91,8 +89,7 @@ export async function probeReactivate(ctx: ProbeContext): Promise<ReactivateStat
   const metadataTransactionIds = Object.fromEntries(
     await Promise.all(checked.map(async (l) => [`${l.vgName}/${l.name}`, await metadataTransactionId(ctx, l)] as const)),
   );
-  const daemonJsonPath = ctx.paths?.daemonJson ?? defaultDaemonJsonPath;
-  const containerdConfigPath = ctx.paths?.containerdConfig ?? defaultContainerdConfigPath;
+  const { daemonJson: daemonJsonPath, containerdConfig: containerdConfigPath } = consumerConfigPaths(ctx);
   const [daemonJson, containerdConfig] = await Promise.all([ctx.files.readText(daemonJsonPath), ctx.files.readText(containerdConfigPath)]);
   const consumerConfigs = {
     ...(daemonJson === undefined ? {} : { daemonJson: { path: daemonJsonPath, text: daemonJson } }),

@@ -3,9 +3,9 @@
  * and return the typed snapshot a planner needs. Probes only read; they never change the host.
  */
 import { lsblkQuery, wipefsListQuery } from '../system/blockdev.js';
-import { containerdVersionQuery, defaultContainerdConfigPath } from '../system/containerd.js';
+import { containerdVersionQuery } from '../system/containerd.js';
 import { thinPoolStatusesQuery } from '../system/dmsetup.js';
-import { defaultDaemonJsonPath, defaultDockerRoot, dockerdVersionQuery, parseDaemonJson } from '../system/docker.js';
+import { defaultDockerRoot, dockerdVersionQuery, parseDaemonJson } from '../system/docker.js';
 import { runQuery, type Executor } from '../system/exec.js';
 import type { HostFiles } from '../system/files.js';
 import { lvmDmName, lvmThinConfigQuery, lvmVersionQuery, lvsQuery, pvsQuery, supportsDevicesFile, vgsQuery } from '../system/lvm.js';
@@ -14,7 +14,7 @@ import { poolRecordPath, profilePath } from '../model/names.js';
 import type { ConsumerKind, InitDirectOptions } from '../model/options.js';
 import { initDirectTools } from '../model/tools.js';
 import { isActiveUnitState, type ConsumerState, type ContainerdState, type DiskFacts, type DockerState, type InitDirectState, type LvmState, type ServiceState } from '../model/state.js';
-import type { ProbeContext } from './status.js';
+import { consumerConfigPaths, type ProbeContext } from './status.js';
 
 export type { ProbeContext } from './status.js';
 
@@ -91,7 +91,7 @@ async function serviceState(ctx: ProbeContext, unit: string, running: boolean, s
 }
 
 export async function probeDocker(ctx: ProbeContext): Promise<DockerState> {
-  const daemonJsonPath = ctx.paths?.daemonJson ?? defaultDaemonJsonPath;
+  const daemonJsonPath = consumerConfigPaths(ctx).daemonJson;
   const [dockerd, programs, daemonJson] = await Promise.all([
     ctx.files.which('dockerd'),
     runningPrograms(ctx.files),
@@ -124,7 +124,7 @@ export async function probeDocker(ctx: ProbeContext): Promise<DockerState> {
 }
 
 export async function probeContainerd(ctx: ProbeContext): Promise<ContainerdState> {
-  const configPath = ctx.paths?.containerdConfig ?? defaultContainerdConfigPath;
+  const configPath = consumerConfigPaths(ctx).containerdConfig;
   const [binary, programs, config] = await Promise.all([
     ctx.files.which('containerd'),
     runningPrograms(ctx.files),

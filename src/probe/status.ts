@@ -21,6 +21,11 @@ export interface ProbeContext {
   paths?: { daemonJson?: string; containerdConfig?: string };
 }
 
+/** Where this host's consumer configs are: ctx.paths, else the consumers' defaults. */
+export function consumerConfigPaths(ctx: ProbeContext): { daemonJson: string; containerdConfig: string } {
+  return { daemonJson: ctx.paths?.daemonJson ?? defaultDaemonJsonPath, containerdConfig: ctx.paths?.containerdConfig ?? defaultContainerdConfigPath };
+}
+
 /** lvm.conf's own defaults, for a host without LVM (no LVM pool can exist there). */
 const noLvmConfig = { profileDir: '/etc/lvm/profile', threshold: 100, percent: 20 };
 
@@ -40,12 +45,8 @@ function started<T>(work: Promise<T>): Promise<T> {
 export async function probeStatus(ctx: ProbeContext): Promise<StatusState> {
   const lvsAnswer = started(runQueryIfInstalled(ctx.executor, lvsQuery()));
   const configAnswer = started(runQueryIfInstalled(ctx.executor, lvmThinConfigQuery()));
-  const consumerConfigs = started(
-    Promise.all([
-      ctx.files.readText(ctx.paths?.daemonJson ?? defaultDaemonJsonPath),
-      ctx.files.readText(ctx.paths?.containerdConfig ?? defaultContainerdConfigPath),
-    ]),
-  );
+  const paths = consumerConfigPaths(ctx);
+  const consumerConfigs = started(Promise.all([ctx.files.readText(paths.daemonJson), ctx.files.readText(paths.containerdConfig)]));
   const deviceMapperLoaded = await isDeviceMapperLoaded(ctx);
   // Loop pools need no LVM: on a host without it, only the dm pools are shown.
   const [lvs, dmStatuses, lvmConfig] = await Promise.all([
