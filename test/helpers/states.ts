@@ -1,10 +1,10 @@
 /** Host states for planner tests, built by parsing recorded tool output wherever one exists. */
 import { lsblkQuery, wipefsListQuery } from '../../src/system/blockdev.js';
-import { lvmThinConfigQuery, pvsQuery, vgsQuery } from '../../src/system/lvm.js';
-import type { DockerState, InitDirectState } from '../../src/model/state.js';
+import { lvmThinConfigQuery, lvsQuery, pvsQuery, vgsQuery } from '../../src/system/lvm.js';
+import type { DockerState, InitDirectState, ReactivateState } from '../../src/model/state.js';
 import { initDirectDefaults } from '../../src/defaults.js';
 import type { InitDirectOptions } from '../../src/model/options.js';
-import { host } from './fixtures.js';
+import { guest, host } from './fixtures.js';
 
 export const freshDisk = '/dev/loop0';
 
@@ -60,6 +60,32 @@ export function options(overrides: Partial<InitDirectOptions> = {}): InitDirectO
     minFreeSpace: undefined,
     baseImageSize: initDirectDefaults.baseImageSize,
     containerdRootPath: initDirectDefaults.containerdRootPath,
+    ...overrides,
+  };
+}
+
+/**
+ * What reactivate sees: the guest's LVM as lvs-LVS.txt recorded it, no dm device, loop device, record,
+ * unit or consumer config unless `overrides` brings them.
+ */
+export function reactivateState(lvs: string, overrides: Partial<ReactivateState> = {}): ReactivateState {
+  return {
+    missingTools: [],
+    deviceMapperLoaded: true,
+    dmNames: [],
+    thinPools: [],
+    loops: [],
+    devEntries: [],
+    lvs: lvsQuery().parse(guest(`lvs-${lvs}.txt`)),
+    lvmInstalled: true,
+    records: {},
+    fileBytes: {},
+    systemd: false,
+    unitFile: undefined,
+    unitEnabled: false,
+    metadataTransactionIds: {},
+    consumerConfigs: {},
+    recordedDisks: {},
     ...overrides,
   };
 }

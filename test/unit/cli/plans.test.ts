@@ -4,7 +4,6 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CliContext } from '../../../src/commands/context.js';
 import { changedParts, formatPlanFile, makePlanFile, readPlanFile } from '../../../src/plan/file.js';
 import { planInitDirect } from '../../../src/plan/init-direct.js';
 import { applyPlan } from '../../../src/run/apply.js';
@@ -15,7 +14,7 @@ import { MemoryFiles } from '../../helpers/memory-files.js';
 import { host } from '../../helpers/fixtures.js';
 import { changes, initDirectMutations, initDirectProbes, monitorCheck } from '../../helpers/init-direct-host.js';
 import { dockerState, freshHost, options, vgOnlyLvm } from '../../helpers/states.js';
-import { runMain } from '../../helpers/run-main.js';
+import { runOnFakeHost } from '../../helpers/run-main.js';
 
 const probes = initDirectProbes;
 const mutations = initDirectMutations;
@@ -35,22 +34,8 @@ function executor(opts: { fail?: string; probe?: Record<string, string>; onFirst
 
 const newFiles = () => new MemoryFiles({ blockDevices: ['/dev/loop0'], programs: ['lvm', 'thin_check', 'wipefs', 'lsblk', 'dockerd'], dirs: { '/proc/4242': [] } });
 
-async function dmctl(args: string[], env: { executor: FakeExecutor; files: MemoryFiles; interrupt?: (fire: () => void) => void }) {
-  const ctx: Partial<CliContext> = {
-    executor: env.executor,
-    files: env.files,
-    uid: 0,
-    pid: 4242,
-    env: {},
-    now: () => new Date('2026-11-27T12:00:00.000Z'),
-    sleep: async () => {},
-    onInterrupt: (handler) => {
-      env.interrupt?.(handler);
-      return () => {};
-    },
-  };
-  return runMain(args, ctx);
-}
+const dmctl = (args: string[], env: { executor: FakeExecutor; files: MemoryFiles; interrupt?: (fire: () => void) => void }) =>
+  runOnFakeHost(args, { executor: env.executor, files: env.files, ...(env.interrupt ? { signals: env.interrupt } : {}) });
 const ran = (e: FakeExecutor) => changes(e.commands);
 
 describe('plan files', () => {

@@ -6,14 +6,13 @@
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { timeoutOf } from '../../../src/cli.js';
-import type { CliContext } from '../../../src/commands/context.js';
-import { boundedExecutor, type Deadlines } from '../../../src/system/exec.js';
+import { boundedExecutor } from '../../../src/system/exec.js';
 import { autoextendProfileContent } from '../../../src/system/lvm.js';
 import { FakeExecutor, hang } from '../../helpers/fake-executor.js';
 import { MemoryFiles } from '../../helpers/memory-files.js';
 import { guest, host } from '../../helpers/fixtures.js';
 import { changes, initDirectMutations, initDirectProbes, monitorCheck } from '../../helpers/init-direct-host.js';
-import { runMain } from '../../helpers/run-main.js';
+import { runOnFakeHost } from '../../helpers/run-main.js';
 
 const lvsArgv = ['lvs', '--reportformat', 'json', '--units', 'b', '--nosuffix', '-o', 'vg_name,lv_name,lv_attr,lv_size,segtype,pool_lv,data_percent,metadata_percent,lv_metadata_size,chunk_size,transaction_id,seg_monitor,lv_profile,lv_when_full,lv_health_status,lv_dm_path,vg_free,vg_extent_size'];
 const lvmconfigArgv = ['lvmconfig', '--typeconfig', 'full', 'config/profile_dir', 'activation/thin_pool_autoextend_threshold', 'activation/thin_pool_autoextend_percent'];
@@ -47,34 +46,7 @@ function initDirectHost(hangs?: string, onMutation?: (argv: string[]) => void) {
   return { executor: e, files };
 }
 
-interface Env {
-  executor: FakeExecutor;
-  files: MemoryFiles;
-  deadlines?: Partial<Deadlines>;
-  /** Receives dmctl's signal handler (what SIGINT/SIGTERM/SIGHUP would call). */
-  signals?: (fire: (signal?: string) => void) => void;
-  exit?: (code: number) => void;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-async function dmctl(args: string[], env: Env) {
-  const ctx: Partial<CliContext> = {
-    executor: env.executor,
-    files: env.files,
-    uid: 0,
-    pid: 4242,
-    env: {},
-    now: () => new Date('2026-11-27T12:00:00.000Z'),
-    sleep: env.sleep ?? (async () => {}),
-    ...(env.deadlines ? { deadlines: env.deadlines } : {}),
-    ...(env.exit ? { exit: env.exit } : {}),
-    onInterrupt: (handler) => {
-      env.signals?.(handler);
-      return () => {};
-    },
-  };
-  return runMain(args, ctx);
-}
+const dmctl = runOnFakeHost;
 
 /** Milliseconds `fn` took on the fake clock, advanced in steps of 100 ms until it settles. */
 async function onFakeClock<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {

@@ -16,7 +16,7 @@ import { formatPoolRecord } from '../../../src/system/pool-record.js';
 import type { Plan } from '../../../src/plan/types.js';
 import { refusal } from '../../helpers/refusal.js';
 import { guest } from '../../helpers/fixtures.js';
-import { dockerState } from '../../helpers/states.js';
+import { dockerState, reactivateState as baseReactivateState } from '../../helpers/states.js';
 
 const ids = (plan: Plan) => plan.steps.map((s) => s.id);
 const argv = (plan: Plan, id: string) => (plan.steps.find((s) => s.id === id)!.action as { argv: string[] }).argv;
@@ -240,22 +240,8 @@ describe('resize-loop', () => {
   });
 });
 
-function reactivateState(lvs: string, overrides: Partial<ReactivateState> = {}): ReactivateState {
-  return {
-    ...dmState('empty'),
-    lvs: lvsQuery().parse(guest(`lvs-${lvs}.txt`)),
-    lvmInstalled: true,
-    records: {},
-    fileBytes: {},
-    systemd: false,
-    unitFile: undefined,
-    unitEnabled: false,
-    metadataTransactionIds: {},
-    consumerConfigs: {},
-    recordedDisks: {},
-    ...overrides,
-  };
-}
+/** reactivate's state on the recorded dm host (no pools; the guest's free loop device nodes). */
+const reactivateState = (lvs: string, overrides: Partial<ReactivateState> = {}): ReactivateState => baseReactivateState(lvs, { ...dmState('empty'), ...overrides });
 const dmctlArgv = ['/usr/bin/node', '/opt/dmctl/bin/dmctl.js'];
 
 describe('reactivate', () => {

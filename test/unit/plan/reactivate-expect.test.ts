@@ -15,6 +15,7 @@ import { losetupListQuery } from '../../../src/system/losetup.js';
 import { lvchangeActivateArgv, lvchangeMonitorArgv, lvsQuery, metadataStartQuery, peStartQuery, segMonitorArgv } from '../../../src/system/lvm.js';
 import { FakeExecutor } from '../../helpers/fake-executor.js';
 import { guest } from '../../helpers/fixtures.js';
+import { reactivateState } from '../../helpers/states.js';
 import { MemoryFiles } from '../../helpers/memory-files.js';
 
 const recordPath = '/var/lib/dmctl/pools/docker-thinpool.json';
@@ -23,27 +24,6 @@ const daemonJson = { path: '/etc/docker/daemon.json', text: JSON.stringify({ 'st
 const containerdConfig = { path: '/etc/containerd/config.toml', text: 'version = 2\n[plugins."io.containerd.snapshotter.v1.devmapper"]\n  pool_name = "ctr-pool"\n  root_path = "/var/lib/containerd/devmapper"\n' };
 const dmctlArgv = ['/usr/bin/node', '/opt/dmctl/bin/dmctl.js'];
 
-function state(lvs: string, overrides: Partial<ReactivateState> = {}): ReactivateState {
-  return {
-    missingTools: [],
-    deviceMapperLoaded: true,
-    dmNames: [],
-    thinPools: [],
-    loops: [],
-    devEntries: [],
-    lvs: lvsQuery().parse(guest(`lvs-${lvs}.txt`)),
-    lvmInstalled: true,
-    records: {},
-    fileBytes: {},
-    systemd: false,
-    unitFile: undefined,
-    unitEnabled: false,
-    metadataTransactionIds: {},
-    consumerConfigs: {},
-    recordedDisks: {},
-    ...overrides,
-  };
-}
 
 function failure(s: ReactivateState, waitedSec: number): DevicesMissingError {
   const e = unmetPoolsError(s, waitedSec);
@@ -53,7 +33,7 @@ function failure(s: ReactivateState, waitedSec: number): DevicesMissingError {
 
 describe('reactivate: the pools it expects', () => {
   it('from dmctl\'s LVM pool records and from the consumers\' configs', () => {
-    const s = state('empty', { records: { [recordPath]: lvmRecord }, consumerConfigs: { daemonJson, containerdConfig } });
+    const s = reactivateState('empty', { records: { [recordPath]: lvmRecord }, consumerConfigs: { daemonJson, containerdConfig } });
     expect(expectedPools(s).map((p) => [p.name, p.by])).toEqual([
       ['docker-thinpool', [`recorded in ${recordPath}`, "Docker's dm.thinpooldev in /etc/docker/daemon.json"]],
       ['ctr-pool', ["containerd's pool_name in /etc/containerd/config.toml"]],
@@ -62,16 +42,16 @@ describe('reactivate: the pools it expects', () => {
 
   it('init-direct --docker-managed: Docker\'s dm.directlvm_device means Docker\'s own docker/thinpool', () => {
     const managed = { path: '/etc/docker/daemon.json', text: JSON.stringify({ 'storage-driver': 'devicemapper', 'storage-opts': ['dm.directlvm_device=/dev/xvdf', 'dm.directlvm_device_force=false'] }) };
-    const s = state('empty', { consumerConfigs: { daemonJson: managed } });
+    const s = reactivateState('empty', { consumerConfigs: { daemonJson: managed } });
     expect(expectedPools(s).map((p) => [p.name, p.by])).toEqual([['docker-thinpool', ["Docker's dm.directlvm_device in /etc/docker/daemon.json"]]]);
     expect(failure(s, 0).message).toMatch(/^pool docker-thinpool \(Docker's dm\.directlvm_device in \/etc\/docker\/daemon\.json\) is not there: /);
     // Docker's loop-lvm (neither option): nothing to expect
     const loop = { path: '/etc/docker/daemon.json', text: JSON.stringify({ 'storage-driver': 'devicemapper' }) };
-    expect(expectedPools(state('empty', { consumerConfigs: { daemonJson: loop } }))).toEqual([]);
+    expect(expectedPools(reactivateState('empty', { consumerConfigs: { daemonJson: loop } }))).toEqual([]);
   });
 
   it('a recorded pool whose disk is gone: exit 4, one line naming the pool, what is missing and what to check', () => {
-    const s = state('empty', { records: { [recordPath]: lvmRecord }, recordedDisks: { '/dev/ubda': false } });
+    const s = reactivateState('empty', { records: { [recordPath]: lvmRecord }, recordedDisks: { '/dev/ubda': false } });
     const e = failure(s, 60);
     expect(e.exitCode).toBe(ExitCode.devicesMissing);
     expect(e.exitCode).toBe(4);
@@ -84,43 +64,43 @@ describe('reactivate: the pools it expects', () => {
   });
 
   it('the disk is there but LVM shows no VG: points to LVM\'s filter and devices file', () => {
-    const s = state('empty', { records: { [recordPath]: lvmRecord }, recordedDisks: { '/dev/ubda': true } });
+    const s = reactivateState('empty', { records: { [recordPath]: lvmRecord }, recordedDisks: { '/dev/ubda': true } });
     expect(missingPools(s)[0]!.missing).toBe('LVM sees no VG docker although /dev/ubda exists');
     expect(missingPools(s)[0]!.check).toMatch(/lvm\.conf's filter and devices file/);
   });
 
   it('a partial VG (a PV missing) is not there yet either', () => {
-    const s = state('pool-inactive', { records: { [recordPath]: lvmRecord } });
+    const s = reactivateState('pool-inactive', { records: { [recordPath]: lvmRecord } });
     s.lvs = s.lvs.map((l) => (l.name === 'thinpool' ? { ...l, attr: { ...l.attr, health: 'partial' as const } } : l));
     expect(missingPools(s).map((m) => m.missing)).toEqual([expect.stringMatching(/^VG docker is missing one or more of its PVs/)]);
   });
 
   it('a pool only the consumer names, which nothing provides', () => {
-    const s = state('empty', { consumerConfigs: { containerdConfig } });
+    const s = reactivateState('empty', { consumerConfigs: { containerdConfig } });
     expect(failure(s, 5).message).toMatch(
       /^pool ctr-pool \(containerd's pool_name in \/etc\/containerd\/config\.toml\) did not appear within 5 s: no device-mapper device, LVM thin pool or dmctl record has that name/,
     );
   });
 
   it('present: an inactive pool LVM sees is activated; an active one (dm device) needs nothing', () => {
-    const inactive = state('pool-inactive', { records: { [recordPath]: lvmRecord }, consumerConfigs: { daemonJson } });
+    const inactive = reactivateState('pool-inactive', { records: { [recordPath]: lvmRecord }, consumerConfigs: { daemonJson } });
     expect(missingPools(inactive)).toEqual([]);
     expect(planReactivate(inactive, { installUnit: false, dmctlArgv }).steps[0]!.id).toBe('activate-docker-thinpool');
-    expect(missingPools(state('pool', { records: { [recordPath]: lvmRecord }, dmNames: ['docker-thinpool', 'docker-thinpool-tpool'] }))).toEqual([]);
+    expect(missingPools(reactivateState('pool', { records: { [recordPath]: lvmRecord }, dmNames: ['docker-thinpool', 'docker-thinpool-tpool'] }))).toEqual([]);
   });
 
   it('one pool missing does not keep the others down: they are planned, the missing one is a warning', () => {
-    const s = state('pool-inactive', { records: { [recordPath]: lvmRecord }, consumerConfigs: { containerdConfig } });
+    const s = reactivateState('pool-inactive', { records: { [recordPath]: lvmRecord }, consumerConfigs: { containerdConfig } });
     const plan = planReactivate(s, { installUnit: false, dmctlArgv });
     expect(plan.steps.map((st) => st.id)).toEqual(['activate-docker-thinpool', 'monitor-docker-thinpool', 'verify-monitor-docker-thinpool']);
     expect(plan.notes).toEqual([expect.objectContaining({ level: 'warning', text: expect.stringMatching(/^ctr-pool \(containerd's pool_name in \/etc\/containerd\/config\.toml\) is not there: .*; dmctl brings back the other pools, then fails \(exit 4\)$/) })]);
     expect(failure(s, 0).message.split('\n')).toEqual([expect.stringMatching(/^pool ctr-pool /)]);
     // nothing is missing: no error, and the usual note once every pool is up
-    expect(unmetPoolsError(state('pool', { dmNames: ['docker-thinpool'] }), 0)).toBeUndefined();
+    expect(unmetPoolsError(reactivateState('pool', { dmNames: ['docker-thinpool'] }), 0)).toBeUndefined();
   });
 
   it('a partial VG gets no activation step (LVM would refuse it), only the warning', () => {
-    const s = state('pool-inactive', { records: { [recordPath]: lvmRecord } });
+    const s = reactivateState('pool-inactive', { records: { [recordPath]: lvmRecord } });
     s.lvs = s.lvs.map((l) => (l.name === 'thinpool' ? { ...l, attr: { ...l.attr, health: 'partial' as const } } : l));
     const plan = planReactivate(s, { installUnit: false, dmctlArgv });
     expect(plan.steps).toEqual([]);
@@ -128,7 +108,7 @@ describe('reactivate: the pools it expects', () => {
   });
 
   it('an LVM record does not count as a broken loop record', () => {
-    const s = state('pool', { records: { [recordPath]: lvmRecord }, dmNames: ['docker-thinpool'] });
+    const s = reactivateState('pool', { records: { [recordPath]: lvmRecord }, dmNames: ['docker-thinpool'] });
     expect(planReactivate(s, { installUnit: false, dmctlArgv }).steps).toEqual([]);
   });
 });
