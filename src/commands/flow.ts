@@ -29,11 +29,13 @@ const applies = (global: GlobalOptions) => !global.dryRun && global.format !== '
 
 /**
  * Holds the host lock around `fn` when the run applies. The lock is taken before probing, so the plan
- * is made from the host as it is once no other dmctl can change it.
+ * is made from the host as it is once no other dmctl can change it. Root is checked first;
+ * `beforeLock` (read-only: reactivate's wait for late disks) runs between the two.
  */
-async function locked<T>(ctx: CliContext, global: GlobalOptions, command: string, fn: () => Promise<T>): Promise<T> {
+async function locked<T>(ctx: CliContext, global: GlobalOptions, command: string, fn: () => Promise<T>, beforeLock?: () => Promise<void>): Promise<T> {
   if (!applies(global)) return fn();
   requireRootToApply(ctx, global, command);
+  await beforeLock?.();
   const release = await acquireLock(ctx.files, { pid: ctx.pid ?? process.pid, command: `dmctl ${command}`, since: nowOf(ctx).toISOString() }, {
     wait: global.wait,
     sleep: sleepOf(ctx),
@@ -55,13 +57,20 @@ function requireRootToApply(ctx: CliContext, global: GlobalOptions, command: str
 
 /** Plans a request, then saves, shows or applies the plan. */
 export async function execute(request: PlanRequest, ctx: CliContext, global: GlobalOptions): Promise<number> {
-  // reactivate --wait-devices waits for late disks before it takes the lock (root is checked first).
-  if (applies(global)) requireRootToApply(ctx, global, request.command);
-  const waited = applies(global) && (await waitForDevices(request, ctx));
-  return locked(ctx, global, request.command, async () => {
-    const { state, plan, incomplete } = await probeAndPlan(request, ctx, { waited });
-    return unlessIncomplete(await saveOrApply(request, state, plan, ctx, global), incomplete);
-  });
+  // reactivate --wait-devices waits for late disks between the root check and the lock.
+  let waited = false;
+  return locked(
+    ctx,
+    global,
+    request.command,
+    async () => {
+      const { state, plan, incomplete } = await probeAndPlan(request, ctx, { waited });
+      return unlessIncomplete(await saveOrApply(request, state, plan, ctx, global), incomplete);
+    },
+    async () => {
+      waited = await waitForDevices(request, ctx);
+    },
+  );
 }
 
 /** A plan that did what it could still ends in the error for what it could not (reactivate: exit 4). */
