@@ -12,7 +12,8 @@ export const ExitCode = {
   refused: 3,
   /**
    * `reactivate`: a pool it expects (recorded by dmctl, or named by the consumer's config) did not
-   * appear within `--wait-devices` (its disks are missing). Nothing was changed.
+   * appear within `--wait-devices` (its disks are missing). The pools that were there were brought
+   * back first; nothing was done for the missing ones.
    */
   devicesMissing: 4,
   /** Interrupted by SIGINT, SIGTERM or SIGHUP. */
